@@ -1,2 +1,32 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * `$connect`: stores the connection item (user from the authorizer context) with a TTL of
+ * 2 h 10 min, API Gateway's maximum connection duration plus a margin. The authorizer already
+ * refused bad tokens; a missing user here means a misconfigured route, answered 401.
+ */
+import middy from '@middy/core';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { logger } from '../shared/logger.js';
+import { putConnection } from '../shared/repository.js';
+import { baseMiddlewares } from '../shared/route.js';
+import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
+
+/** Stores the connection of a `$connect` event. */
+export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise<RouteResult> => {
+  const caller = callerOf(event);
+  if (caller.user === undefined) {
+    logger.warn('connect without an authorizer user', { connectionId: caller.connectionId });
+    return { statusCode: 401 };
+  }
+  await putConnection(deps.db, {
+    connectionId: caller.connectionId,
+    user: caller.user,
+    region: deps.region,
+    now: deps.now(),
+  });
+  return OK;
+};
+
+/** The `$connect` route. */
+export const handler = middy<WebSocketEvent, RouteResult>()
+  .use(baseMiddlewares())
+  .handler((event) => connect(handlerDeps(), event));

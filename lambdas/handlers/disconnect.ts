@@ -1,2 +1,38 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * `$disconnect`: removes the connection and its memberships, then tells each room's members in
+ * this region that the user left. Other regions learn it from the membership removals in their
+ * replica's stream. `$disconnect` is best effort in API Gateway, so a failure is logged (the TTL
+ * removes what is left) and never retried.
+ */
+import middy from '@middy/core';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { logger } from '../shared/logger.js';
+import { removeConnection } from '../shared/repository.js';
+import { announcePresence } from '../shared/rooms.js';
+import { baseMiddlewares } from '../shared/route.js';
+import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
+
+/** Cleans up after a closed connection. */
+export const disconnect = async (deps: HandlerDeps, event: WebSocketEvent): Promise<RouteResult> => {
+  const caller = callerOf(event);
+  const { rooms, user } = await removeConnection(deps.db, caller.connectionId, deps.region);
+  const who = user ?? caller.user;
+  if (who !== undefined) {
+    await Promise.all(
+      rooms.map((room) => announcePresence(deps, { room, event: 'leave', user: who, region: deps.region })),
+    );
+  }
+  return OK;
+};
+
+/** The `$disconnect` route. */
+export const handler = middy<WebSocketEvent, RouteResult>()
+  .use(baseMiddlewares())
+  .handler(async (event) => {
+    try {
+      return await disconnect(handlerDeps(), event);
+    } catch (error) {
+      logger.error('disconnect cleanup failed', { error: error as Error });
+      return OK;
+    }
+  });

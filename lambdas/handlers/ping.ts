@@ -1,2 +1,31 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/** `ping`: answers `pong {ts}` (the server's clock, ms since the epoch); a client heartbeat. */
+import middy from '@middy/core';
+import { reply } from '../shared/delivery.js';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import type { PingFrame } from '../shared/protocol.js';
+import { routeMiddlewares } from '../shared/route.js';
+import {
+  type Caller,
+  callerOf,
+  OK,
+  type ParsedEvent,
+  type RouteResult,
+  type WebSocketEvent,
+} from '../shared/websocket.js';
+
+/** Answers a ping. */
+export const ping = async (deps: HandlerDeps, caller: Caller, frame: PingFrame): Promise<void> => {
+  await reply(deps, caller.connectionId, {
+    type: 'pong',
+    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
+    ts: deps.now(),
+  });
+};
+
+/** The `ping` route. */
+export const handler = middy<WebSocketEvent, RouteResult>()
+  .use(routeMiddlewares('ping'))
+  .handler(async (event) => {
+    await ping(handlerDeps(), callerOf(event), (event as ParsedEvent<PingFrame>).parley.frame);
+    return OK;
+  });

@@ -1,2 +1,70 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * `send {room, id, body}`: stores the message once per `(room, id)` with a gap-free seq per origin
+ * (see `docs/data-model.md`), answers `ack {room, id, origin, seq, ts}`, and delivers the message
+ * to the room's members in this region, the sender's own connection included. Other regions
+ * deliver it from their replica's stream. A repeated id gets the first ack and nothing is
+ * delivered again.
+ */
+import middy from '@middy/core';
+import { deliverToRoom, reply } from '../shared/delivery.js';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { count, MetricName } from '../shared/metrics.js';
+import type { SendFrame } from '../shared/protocol.js';
+import {
+  listMembers,
+  type SendOutcome,
+  storeMessageEventual,
+  storeMessageStrong,
+  toMessageFrame,
+} from '../shared/repository.js';
+import { requireMember, resolveUser } from '../shared/rooms.js';
+import { routeMiddlewares } from '../shared/route.js';
+import {
+  type Caller,
+  callerOf,
+  OK,
+  type ParsedEvent,
+  type RouteResult,
+  type WebSocketEvent,
+} from '../shared/websocket.js';
+
+/** Stores and delivers one message; returns the outcome (for tests and the local stack). */
+export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame): Promise<SendOutcome> => {
+  const { room, id } = frame;
+  await requireMember(deps, room, caller.connectionId);
+  const from = await resolveUser(deps, caller);
+  const store = deps.config.consistency === 'strong' ? storeMessageStrong : storeMessageEventual;
+  const outcome = await store(
+    deps.db,
+    { room, id, from, body: frame.body, region: deps.region },
+    { retentionDays: deps.config.retentionDays, now: deps.now },
+  );
+  await reply(deps, caller.connectionId, {
+    type: 'ack',
+    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
+    room,
+    id,
+    ...outcome.ack,
+  });
+  if (outcome.duplicate) {
+    count(MetricName.DuplicateSends);
+    return outcome;
+  }
+  count(MetricName.MessagesAccepted);
+  const members = await listMembers(deps.db, room, deps.region);
+  await deliverToRoom(
+    deps,
+    toMessageFrame(outcome.message),
+    members.map((member) => member.connectionId),
+    { inlineMax: deps.config.fanoutInlineMax, queueFailures: true },
+  );
+  return outcome;
+};
+
+/** The `send` route. */
+export const handler = middy<WebSocketEvent, RouteResult>()
+  .use(routeMiddlewares('send'))
+  .handler(async (event) => {
+    await send(handlerDeps(), callerOf(event), (event as ParsedEvent<SendFrame>).parley.frame);
+    return OK;
+  });

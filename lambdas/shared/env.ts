@@ -1,0 +1,86 @@
+/**
+ * Environment access for the handlers. Every variable is read through these helpers so a missing
+ * one fails with a message that names it, instead of an `undefined` deep inside a handler.
+ * Variables are read at call time, not at import time, so one bundle serves every handler even
+ * though each needs a different subset (the authorizer has no table, the fan-out no auth settings).
+ */
+import { ConfigurationError } from './errors.js';
+import { DEFAULT_MAX_BODY_BYTES } from './protocol.js';
+
+/**
+ * Returns a required environment variable.
+ *
+ * @throws ConfigurationError when the variable is missing or empty.
+ */
+export const requireEnv = (name: string): string => {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigurationError(`environment variable ${name} is required but not set`);
+  }
+  return value;
+};
+
+/** Returns an optional environment variable, `undefined` when unset or empty. */
+export const optionalEnv = (name: string): string | undefined => {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+};
+
+/**
+ * Returns a positive integer environment variable, or `fallback` when unset.
+ *
+ * @throws ConfigurationError when it is set but not a positive integer.
+ */
+export const intEnv = (name: string, fallback: number): number => {
+  const raw = optionalEnv(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(`environment variable ${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+};
+
+/** The consistency mode of the table: per-origin sequences, or one global sequence (MRSC). */
+export type Consistency = 'eventual' | 'strong';
+
+/** Settings shared by the route, stream and queue handlers. */
+export interface RuntimeConfig {
+  /** The global table's name (`TABLE_NAME`). */
+  tableName: string;
+  /** This region (`AWS_REGION`). */
+  region: string;
+  /** `CONSISTENCY`, default `eventual`. */
+  consistency: Consistency;
+  /** Body limit in bytes (`MAX_BODY_BYTES`, default 16384). */
+  maxBodyBytes: number;
+  /** Message retention in days (`MESSAGE_RETENTION_DAYS`, default 30). */
+  retentionDays: number;
+  /** Local members delivered inline before the delivery queue takes over (`FANOUT_INLINE_MAX`, default 100). */
+  fanoutInlineMax: number;
+  /** The SQS delivery queue (`DELIVERY_QUEUE_URL`); optional so a misconfigured queue never blocks an ack. */
+  deliveryQueueUrl: string | undefined;
+}
+
+/**
+ * Reads the runtime settings of the data-plane handlers.
+ *
+ * @throws ConfigurationError when `TABLE_NAME` or `AWS_REGION` is missing or a value is invalid.
+ */
+export const loadRuntimeConfig = (): RuntimeConfig => {
+  const consistency = optionalEnv('CONSISTENCY') ?? 'eventual';
+  if (consistency !== 'eventual' && consistency !== 'strong') {
+    throw new ConfigurationError(
+      `environment variable CONSISTENCY must be eventual or strong, got "${consistency}"`,
+    );
+  }
+  return {
+    tableName: requireEnv('TABLE_NAME'),
+    region: requireEnv('AWS_REGION'),
+    consistency,
+    maxBodyBytes: intEnv('MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
+    retentionDays: intEnv('MESSAGE_RETENTION_DAYS', 30),
+    fanoutInlineMax: intEnv('FANOUT_INLINE_MAX', 100),
+    deliveryQueueUrl: optionalEnv('DELIVERY_QUEUE_URL'),
+  };
+};

@@ -1,0 +1,33 @@
+/**
+ * The Powertools metrics of Parley, published as CloudWatch Embedded Metric Format by the
+ * `logMetrics` middleware at the end of each invocation (no PutMetricData calls on the hot path).
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** Namespace `Parley`, service `parley`; the alarms and dashboard of the CDK app read these. */
+export const metrics = new Metrics({ namespace: 'Parley', serviceName: 'parley' });
+
+/** Metric names, so producers and the dashboard agree on spelling. */
+export const MetricName = {
+  /** A `send` stored a new message. */
+  MessagesAccepted: 'MessagesAccepted',
+  /** A `send` repeated an already stored `(room, id)`. */
+  DuplicateSends: 'DuplicateSends',
+  /** Frames posted to connections successfully. */
+  MessagesDelivered: 'MessagesDelivered',
+  /** Posts that failed after retries (handed to the delivery queue or reported as failed). */
+  DeliveryFailures: 'DeliveryFailures',
+  /** Posts throttled by API Gateway (each attempt). */
+  DeliveryThrottles: 'DeliveryThrottles',
+  /** Connections found gone (410) and removed. */
+  ConnectionsGone: 'ConnectionsGone',
+  /** Connection ids handed to the SQS delivery queue. */
+  DeliveriesQueued: 'DeliveriesQueued',
+  /** Frames refused with an `error` frame. */
+  FramesRejected: 'FramesRejected',
+} as const;
+
+/** Adds `value` to a count metric. */
+export const count = (name: (typeof MetricName)[keyof typeof MetricName], value = 1): void => {
+  if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+};

@@ -1,0 +1,51 @@
+/**
+ * Room rules shared by the route handlers: who the caller is, whether it may use a room, and
+ * presence announcements to a room's members in this region.
+ */
+
+import { deliverToRoom } from './delivery.js';
+import type { HandlerDeps } from './deps.js';
+import { ForbiddenError, UnauthorizedError } from './errors.js';
+import type { PresenceReplyFrame } from './protocol.js';
+import { getConnection, isMember, listMembers } from './repository.js';
+import type { Caller } from './websocket.js';
+
+/**
+ * The caller's user: from the authorizer context API Gateway passes on every route, else from the
+ * connection item written on `$connect`.
+ *
+ * @throws UnauthorizedError when neither knows the connection.
+ */
+export const resolveUser = async (deps: HandlerDeps, caller: Caller): Promise<string> => {
+  if (caller.user !== undefined) return caller.user;
+  const connection = await getConnection(deps.db, caller.connectionId);
+  if (connection === undefined) throw new UnauthorizedError('unknown connection; reconnect');
+  return connection.user;
+};
+
+/**
+ * Refuses a caller that has not joined `room`.
+ *
+ * @throws ForbiddenError when the connection is not a member.
+ */
+export const requireMember = async (deps: HandlerDeps, room: string, connectionId: string): Promise<void> => {
+  if (!(await isMember(deps.db, room, connectionId))) {
+    throw new ForbiddenError(`join room ${room} first`);
+  }
+};
+
+/**
+ * Sends a presence event to the room's members in this region, except `exceptConnectionId`.
+ * Presence is best effort: failures are counted and queued like any delivery, never thrown.
+ */
+export const announcePresence = async (
+  deps: HandlerDeps,
+  change: { room: string; event: 'join' | 'leave'; user: string; region: string },
+  exceptConnectionId?: string,
+): Promise<void> => {
+  const members = await listMembers(deps.db, change.room, deps.region);
+  const targets = members.map((member) => member.connectionId).filter((id) => id !== exceptConnectionId);
+  if (targets.length === 0) return;
+  const frame: PresenceReplyFrame = { type: 'presence', ...change };
+  await deliverToRoom(deps, frame, targets, { inlineMax: deps.config.fanoutInlineMax, queueFailures: true });
+};
