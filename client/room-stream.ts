@@ -1,0 +1,107 @@
+/**
+ * The ordering and dedup state of one joined room: the cursor (`{origin: seq}`, the highest seq
+ * delivered per origin), a buffer of messages that arrived ahead of a gap, and the ids seen lately.
+ *
+ * Delivery rules (PROTOCOL.md, "Ordering, idempotency and resume"):
+ * - per origin, messages are delivered in seq order; one that arrives ahead of a gap waits in the
+ *   buffer until the gap is filled (by live traffic or by the next resume), and is never dropped;
+ * - a message whose `(origin, seq)` was already delivered or buffered is a duplicate;
+ * - a message whose `(room, id)` was already delivered under another `(origin, seq)` (a retried
+ *   send stored in two regions before replication, in eventual mode) advances the cursor of its
+ *   origin, so the sequence stays gap-free, but is not delivered a second time.
+ */
+import type { Cursor, MessageFrame } from '../lambdas/shared/protocol.js';
+
+/** How many recent message ids a room remembers for dedup by `(room, id)`. */
+export const DEFAULT_SEEN_IDS = 10_000;
+
+/** Per-room cursor, reorder buffer and id dedup. */
+export class RoomStream {
+  /** Highest seq delivered per origin: what `join.since` sends after a reconnect. */
+  readonly #cursor = new Map<string, number>();
+  /** Messages ahead of a gap, per origin, by seq. */
+  readonly #buffer = new Map<string, Map<number, MessageFrame>>();
+  /** Messages that arrived before the first `joined` of this room told us where to start. */
+  #early: MessageFrame[] = [];
+  /** Ids delivered lately, oldest first (a Map keeps insertion order). */
+  readonly #seenIds = new Map<string, true>();
+  #initialized = false;
+
+  public constructor(private readonly maxSeenIds: number = DEFAULT_SEEN_IDS) {}
+
+  /** True once the room's starting cursor is known (after its first `joined`). */
+  public get initialized(): boolean {
+    return this.#initialized;
+  }
+
+  /** A copy of the cursor: the highest seq delivered per origin. */
+  public cursor(): Cursor {
+    return Object.fromEntries(this.#cursor);
+  }
+
+  /** Number of messages waiting for a gap to be filled. */
+  public get buffered(): number {
+    let count = this.#early.length;
+    for (const perOrigin of this.#buffer.values()) count += perOrigin.size;
+    return count;
+  }
+
+  /**
+   * Starts the stream at the room's cursor from its first `joined`: what was stored before the
+   * join is history, not traffic. Returns the early messages that now turn out to be deliverable.
+   */
+  public initialize(start: Cursor): MessageFrame[] {
+    for (const [origin, seq] of Object.entries(start)) this.#cursor.set(origin, seq);
+    this.#initialized = true;
+    const early = this.#early;
+    this.#early = [];
+    return early.flatMap((message) => this.accept(message));
+  }
+
+  /** Takes one incoming message; returns those that can now be delivered, in order (maybe none). */
+  public accept(message: MessageFrame): MessageFrame[] {
+    if (!this.#initialized) {
+      this.#early.push(message);
+      return [];
+    }
+    const { origin } = message;
+    const expected = (this.#cursor.get(origin) ?? 0) + 1;
+    if (message.seq < expected) return [];
+    let pending = this.#buffer.get(origin);
+    if (message.seq > expected) {
+      if (pending === undefined) {
+        pending = new Map();
+        this.#buffer.set(origin, pending);
+      }
+      if (!pending.has(message.seq)) pending.set(message.seq, message);
+      return [];
+    }
+    const ready: MessageFrame[] = [];
+    let next: MessageFrame | undefined = message;
+    while (next !== undefined) {
+      this.#cursor.set(origin, next.seq);
+      if (!this.#seenIds.has(next.id)) {
+        this.#remember(next.id);
+        ready.push(next);
+      }
+      const seq: number = next.seq + 1;
+      next = pending?.get(seq);
+      pending?.delete(seq);
+    }
+    if (pending !== undefined && pending.size === 0) this.#buffer.delete(origin);
+    return ready;
+  }
+
+  /** True when every origin has been delivered at least up to `target`. */
+  public reached(target: Cursor): boolean {
+    return Object.entries(target).every(([origin, seq]) => (this.#cursor.get(origin) ?? 0) >= seq);
+  }
+
+  #remember(id: string): void {
+    this.#seenIds.set(id, true);
+    if (this.#seenIds.size > this.maxSeenIds) {
+      const oldest = this.#seenIds.keys().next();
+      if (oldest.done !== true) this.#seenIds.delete(oldest.value);
+    }
+  }
+}
