@@ -131,6 +131,8 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
     room: roomSchema,
     cursor: cursorSchema,
     members: z.array(memberSchema),
+    /** Optional: the region that accepted this connection (lets a client show where it landed). */
+    region: z.string().optional(),
   }),
   z.object({ type: z.literal('left'), ref: refSchema.optional(), room: roomSchema }),
   z.object({
