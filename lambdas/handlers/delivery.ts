@@ -1,2 +1,48 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * The delivery-queue worker: each SQS message is a `DeliveryJob` (`{frame, connectionIds}`, see
+ * `lambdas/shared/delivery.ts`). Gone connections are removed; a job with any connection still
+ * throttled or failing is reported as a batch item failure, so SQS retries it and finally moves
+ * it to the DLQ (clients drop the repeats by `(origin, seq)`).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { type DeliveryJob, deliver } from '../shared/delivery.js';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { serverFrameSchema } from '../shared/protocol.js';
+import { baseMiddlewares } from '../shared/route.js';
+
+const processor = new BatchProcessor(EventType.SQS);
+
+const jobSchema = z.object({ frame: serverFrameSchema, connectionIds: z.array(z.string().min(1)) });
+
+/**
+ * Parses a delivery job.
+ *
+ * @throws Error when the body is not a valid job (left to the DLQ for inspection).
+ */
+export const parseDeliveryJob = (body: string): DeliveryJob => {
+  const parsed = jobSchema.safeParse(JSON.parse(body));
+  if (!parsed.success)
+    throw new Error(`invalid delivery job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  return parsed.data;
+};
+
+/** Delivers one job. */
+export const deliverJob = async (deps: HandlerDeps, record: SQSRecord): Promise<void> => {
+  const job = parseDeliveryJob(record.body);
+  const report = await deliver(deps, job.frame, job.connectionIds);
+  const undelivered = report.throttled.length + report.failed.length;
+  if (undelivered > 0)
+    throw new Error(`${undelivered} of ${job.connectionIds.length} connection(s) not reached`);
+};
+
+/** Processes one SQS batch with partial failure reporting. */
+export const deliveryWorker = (deps: HandlerDeps, event: SQSEvent): Promise<SQSBatchResponse> =>
+  processPartialResponse(event, (record: SQSRecord) => deliverJob(deps, record), processor);
+
+/** The delivery queue handler. */
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(baseMiddlewares())
+  .handler((event) => deliveryWorker(handlerDeps(), event));

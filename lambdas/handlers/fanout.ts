@@ -1,2 +1,29 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * The fan-out of this region's replica stream: delivers messages and presence changes that
+ * originated in other regions to this region's members (see `lambdas/shared/stream.ts`).
+ * Records are processed with Powertools' `BatchProcessor`; a failed record is reported as a batch
+ * item failure so the event source mapping retries, bisects and finally sends it to the DLQ.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { baseMiddlewares } from '../shared/route.js';
+import { processStreamRecord, type StreamRecordLike } from '../shared/stream.js';
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/** Processes one stream batch with partial failure reporting. */
+export const fanout = (deps: HandlerDeps, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
+  processPartialResponse(
+    event,
+    async (record: DynamoDBRecord) => {
+      await processStreamRecord(deps, record as StreamRecordLike);
+    },
+    processor,
+  );
+
+/** The stream handler. */
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(baseMiddlewares())
+  .handler((event) => fanout(handlerDeps(), event));

@@ -1,2 +1,35 @@
-/** Placeholder: implemented by the handlers work. */
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * `GET /health` (HTTP API, payload v2): 200 `{status: "ok", region}` when this region's replica
+ * answers, else 503 `{status: "unavailable", region, reason}`. Route 53 health checks poll it.
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { dynamo } from '../shared/clients.js';
+import { optionalEnv } from '../shared/env.js';
+import { checkHealth } from '../shared/health.js';
+import type { Db } from '../shared/repository.js';
+import { baseMiddlewares } from '../shared/route.js';
+
+/** Answers a health request for a table (or none, when unconfigured). */
+export const health = async (
+  db: Db | undefined,
+  region: string,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  const status = await checkHealth(db, region);
+  return {
+    statusCode: status.status === 'ok' ? 200 : 503,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(status),
+  };
+};
+
+/** The HTTP handler. */
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(baseMiddlewares())
+  .handler(() => {
+    const table = optionalEnv('TABLE_NAME');
+    return health(
+      table === undefined ? undefined : { client: dynamo(), table },
+      optionalEnv('AWS_REGION') ?? 'unknown',
+    );
+  });

@@ -1,0 +1,146 @@
+/**
+ * Token verification for the `$connect` REQUEST authorizer.
+ *
+ * - `hs256`: HMAC-SHA256 with the secret in `JWT_SECRET` (local stack) or in Secrets Manager at
+ *   `JWT_SECRET_ARN` (fetched once per container).
+ * - `jwks`: RS256/ES256 against `JWKS_URL` (Cognito, Auth0, ...), with `JWT_ISSUER` and
+ *   `JWT_AUDIENCE` enforced.
+ *
+ * Only the algorithms of the mode are accepted, so `alg: none` and algorithm confusion (an HS256
+ * token signed with a public key) are refused; `exp` and `nbf` are enforced by `jwtVerify`.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { optionalEnv, requireEnv } from './env.js';
+import { ConfigurationError } from './errors.js';
+import { logger } from './logger.js';
+
+/** Authorizer settings. */
+export type AuthConfig =
+  | { mode: 'hs256'; secret?: string | undefined; secretArn?: string | undefined }
+  | { mode: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+
+/** Algorithms accepted per mode. */
+export const HS256_ALGORITHMS = ['HS256'];
+export const JWKS_ALGORITHMS = ['RS256', 'ES256'];
+/** Longest accepted `sub` (the protocol's user id limit). */
+export const MAX_SUBJECT_LENGTH = 128;
+
+/**
+ * Reads the authorizer settings (`AUTH_MODE`, default `hs256`).
+ *
+ * @throws ConfigurationError when the mode's variables are missing.
+ */
+export const loadAuthConfig = (): AuthConfig => {
+  const mode = optionalEnv('AUTH_MODE') ?? 'hs256';
+  if (mode === 'jwks') {
+    return {
+      mode,
+      jwksUrl: requireEnv('JWKS_URL'),
+      issuer: requireEnv('JWT_ISSUER'),
+      audience: requireEnv('JWT_AUDIENCE'),
+    };
+  }
+  if (mode !== 'hs256') throw new ConfigurationError(`AUTH_MODE must be hs256 or jwks, got "${mode}"`);
+  const secret = optionalEnv('JWT_SECRET');
+  const secretArn = optionalEnv('JWT_SECRET_ARN');
+  if (secret === undefined && secretArn === undefined) {
+    throw new ConfigurationError('AUTH_MODE hs256 needs JWT_SECRET or JWT_SECRET_ARN');
+  }
+  return { mode, secret, secretArn };
+};
+
+/** Verifies a token and returns its payload; throws a jose error when it is not acceptable. */
+export type Verifier = (token: string) => Promise<JWTPayload>;
+
+/**
+ * Builds the verifier of a configuration. Keys are cached inside it: keep one per container.
+ *
+ * @example
+ * ```ts
+ * const verify = createVerifier({ mode: 'hs256', secret: 'parley-local-secret' }, {});
+ * const payload = await verify(token);
+ * ```
+ */
+export const createVerifier = (config: AuthConfig, deps: { secrets?: SecretsManagerClient }): Verifier => {
+  if (config.mode === 'jwks') {
+    const keySet = createRemoteJWKSet(new URL(config.jwksUrl));
+    return async (token) =>
+      (
+        await jwtVerify(token, keySet, {
+          algorithms: JWKS_ALGORITHMS,
+          issuer: config.issuer,
+          audience: config.audience,
+        })
+      ).payload;
+  }
+  let key: Promise<Uint8Array> | undefined;
+  const loadKey = async (): Promise<Uint8Array> => {
+    if (config.secret !== undefined) return new TextEncoder().encode(config.secret);
+    if (deps.secrets === undefined || config.secretArn === undefined) {
+      throw new ConfigurationError('no Secrets Manager client or JWT_SECRET_ARN for the hs256 secret');
+    }
+    const result = await deps.secrets.send(new GetSecretValueCommand({ SecretId: config.secretArn }));
+    if (result.SecretString === undefined || result.SecretString === '') {
+      throw new ConfigurationError('the JWT secret in Secrets Manager has no SecretString');
+    }
+    return new TextEncoder().encode(result.SecretString);
+  };
+  return async (token) => {
+    key ??= loadKey().catch((error: unknown) => {
+      key = undefined; // fetch again on the next connection rather than caching a failure
+      throw error;
+    });
+    return (await jwtVerify(token, await key, { algorithms: HS256_ALGORITHMS })).payload;
+  };
+};
+
+/** The REQUEST authorizer event (the fields read here). */
+export interface AuthorizerEvent {
+  type?: 'REQUEST' | string;
+  methodArn: string;
+  queryStringParameters?: Record<string, string | undefined> | null;
+}
+
+/** An IAM policy answer of a Lambda authorizer. */
+export interface AuthorizerResult {
+  principalId: string;
+  policyDocument: {
+    Version: '2012-10-17';
+    Statement: { Action: string; Effect: 'Allow' | 'Deny'; Resource: string }[];
+  };
+  context?: { user: string };
+}
+
+const policy = (principalId: string, effect: 'Allow' | 'Deny', resource: string): AuthorizerResult => ({
+  principalId,
+  policyDocument: {
+    Version: '2012-10-17',
+    Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }],
+  },
+});
+
+/**
+ * Decides a `$connect`: no token throws `Unauthorized` (API Gateway's documented way to answer
+ * 401); an unacceptable token gets a Deny policy (403); a valid one an Allow policy with the user
+ * as `principalId` and in the context. Failures to reach the key source are thrown (500), not
+ * turned into a Deny, so an outage is not mistaken for bad credentials in the logs.
+ */
+export const authorize = async (event: AuthorizerEvent, verify: Verifier): Promise<AuthorizerResult> => {
+  const token = event.queryStringParameters?.token;
+  if (token === undefined || token === '') throw new Error('Unauthorized');
+  let payload: JWTPayload;
+  try {
+    payload = await verify(token);
+  } catch (error) {
+    if (!(error instanceof joseErrors.JOSEError)) throw error;
+    logger.info('token refused', { reason: error.code, message: error.message });
+    return policy('unauthorized', 'Deny', event.methodArn);
+  }
+  const sub = payload.sub;
+  if (typeof sub !== 'string' || sub.length < 1 || sub.length > MAX_SUBJECT_LENGTH) {
+    logger.info('token refused', { reason: 'sub must be 1-128 characters' });
+    return policy('unauthorized', 'Deny', event.methodArn);
+  }
+  return { ...policy(sub, 'Allow', event.methodArn), context: { user: sub } };
+};
