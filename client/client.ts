@@ -256,7 +256,11 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   public connect(): void {
     if (this.#closedByUser) throw new ConnectionClosedError('the client was closed');
     if (this.#state !== 'idle') return;
-    void this.#open();
+    this.#state = 'connecting';
+    // Start on the next microtask, so listeners added right after the constructor see every event.
+    queueMicrotask(() => {
+      if (!this.#closedByUser) void this.#open();
+    });
   }
 
   /** Resolves when the connection is open (at once if it is), rejects if the client is closed. */
@@ -441,8 +445,9 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     this.#teardownConnection();
     this.#timers.clearTimeout(this.#reconnectTimer);
     socket?.close(1000, 'bye');
-    const error = new ConnectionClosedError(reason);
-    for (const entry of [...this.#rooms.values()]) this.#dropRoom(entry, error);
+    for (const entry of [...this.#rooms.values()]) {
+      this.#dropRoom(entry, new ConnectionClosedError(reason, { room: entry.room, action: 'join' }));
+    }
     for (const pending of this.#sends.values()) {
       this.#timers.clearTimeout(pending.timer);
       pending.reject(
@@ -651,10 +656,13 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       delayMs,
       reason,
     });
-    this.#reconnectTimer = this.#timers.setTimeout(() => {
+    const reconnect = (): void => {
       this.#reconnectTimer = undefined;
-      if (!this.#closedByUser) void this.#open();
-    }, delayMs);
+      if (!this.#closedByUser && this.#socket === undefined) void this.#open();
+    };
+    // Timers clamp a zero delay to at least 1 ms; an immediate reconnect need not wait at all.
+    if (delayMs === 0) queueMicrotask(reconnect);
+    else this.#reconnectTimer = this.#timers.setTimeout(reconnect, delayMs);
   }
 
   #ping(): void {
