@@ -52,6 +52,7 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
     room,
     cursor,
     members: presenceOf(members),
+    region: deps.region,
   });
   if (joined && since !== undefined) {
     replay: for (const [origin, last] of Object.entries(cursor)) {

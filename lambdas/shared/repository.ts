@@ -667,8 +667,14 @@ const resolveExistingClaim = async (
     if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
       return { duplicate: true, ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) } };
     }
+    const age = clock.now() - Number(claim?.claimedAt ?? 0);
     const own = await findOwnSlot(db, message);
+    if (own !== undefined && claim !== undefined && age < CLAIM_GRACE_MS) {
+      // The first send is still in flight and will deliver its message: answer its ack only.
+      return { duplicate: true, ack: { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) } };
+    }
     if (own !== undefined) {
+      // The first send stored its message and stopped: finish its claim and deliver it now.
       await db.client.send(
         new UpdateCommand({
           TableName: db.table,
@@ -683,7 +689,6 @@ const resolveExistingClaim = async (
         message: own,
       };
     }
-    const age = clock.now() - Number(claim?.claimedAt ?? 0);
     if (claim === undefined || age >= CLAIM_GRACE_MS) return undefined;
     await clock.sleep(Math.min(50 * 2 ** attempt, 400));
   }

@@ -1,0 +1,48 @@
+/**
+ * Handler dependencies for tests that run the real logic against real engines (DynamoDB Local and
+ * the fake `@connections` endpoint on 127.0.0.1).
+ */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../../lambdas/shared/clients.js';
+import type { HandlerDeps } from '../../lambdas/shared/deps.js';
+import type { RuntimeConfig } from '../../lambdas/shared/env.js';
+
+/** Dummy credentials: local engines accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Builds deps for one region of a table in DynamoDB Local. */
+export const localDeps = (options: {
+  clientConfig: DynamoDBClientConfig;
+  tableName: string;
+  connectionsEndpoint: string;
+  region?: string;
+  config?: Partial<RuntimeConfig>;
+}): HandlerDeps => {
+  const region = options.region ?? 'us-east-1';
+  return {
+    config: {
+      tableName: options.tableName,
+      region,
+      consistency: 'eventual',
+      maxBodyBytes: 16_384,
+      retentionDays: 30,
+      fanoutInlineMax: 100,
+      deliveryQueueUrl: undefined,
+      ...options.config,
+    },
+    db: {
+      client: documentClient(new DynamoDBClient({ ...options.clientConfig, maxAttempts: 3 })),
+      table: options.tableName,
+    },
+    region,
+    connections: new ApiGatewayManagementApiClient({
+      endpoint: options.connectionsEndpoint,
+      region,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    }),
+    sleep: () => Promise.resolve(),
+    now: Date.now,
+  };
+};
