@@ -190,14 +190,14 @@ describe('Integration: history', () => {
     // Assess
     const [all, page] = server.framesFor('c-hist');
     expect(all).toMatchObject({ type: 'history', ref: 'all', room: 'hist' });
-    expect((all?.messages as { id: string }[]).map((message) => message.id)).toEqual([
+    expect(((all?.messages ?? []) as { id: string }[]).map((message) => message.id)).toEqual([
       'h1',
       'h2',
       'h3',
       'h4',
       'h5',
     ]);
-    expect((page?.messages as { id: string }[]).map((message) => message.id)).toEqual(['h2', 'h3']);
+    expect(((page?.messages ?? []) as { id: string }[]).map((message) => message.id)).toEqual(['h2', 'h3']);
   });
 
   it('refuses history, presence and send to a connection that has not joined, writing nothing', async () => {
