@@ -1,0 +1,191 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { BY_TIME_INDEX } from './global-table.js';
+
+/** The repository root, where `lambdas/`, `package.json` and `package-lock.json` live. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The handler entry points, one per Lambda, in `lambdas/handlers/<name>.ts`. */
+export const HANDLER_NAMES = [
+  'authorizer',
+  'connect',
+  'disconnect',
+  'default',
+  'join',
+  'leave',
+  'send',
+  'history',
+  'presence',
+  'ping',
+  'fanout',
+  'delivery',
+  'health',
+  'redrive',
+] as const;
+
+/** One of {@link HANDLER_NAMES}. */
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+
+/** CloudFormation metadata keys that map a template function back to its source. */
+export const METADATA_HANDLER = 'parley:handler';
+/** @see METADATA_HANDLER */
+export const METADATA_ENTRY = 'parley:entry';
+
+/** The Powertools service name and metrics namespace every handler reports under. */
+export const POWERTOOLS_SERVICE_NAME = 'parley';
+/** @see POWERTOOLS_SERVICE_NAME */
+export const POWERTOOLS_METRICS_NAMESPACE = 'Parley';
+
+/**
+ * The global table as a plain name plus the ARN of this region's replica, so stacks in other regions
+ * can bind it without cross-region references.
+ */
+export interface TableReference {
+  /** The table's name (the same in every region). */
+  readonly tableName: string;
+  /** The ARN of the replica in the binding function's region. */
+  readonly tableArn: string;
+}
+
+/** What a function may do with the table. No level includes `Scan` or any control-plane action. */
+export type TableAccess = 'read' | 'readWrite';
+
+const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+/** Properties of a {@link ParleyFunction}. */
+export interface ParleyFunctionProps {
+  /** The handler's name: the entry is `lambdas/handlers/<handlerName>.ts`. */
+  readonly handlerName: HandlerName;
+  /** A description shown in the console. */
+  readonly description?: string;
+  /** Extra environment variables. @default - only the Powertools variables */
+  readonly environment?: Record<string, string>;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** Days the function's log group keeps logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A Parley Lambda handler: Node.js 22 on arm64, bundled locally by esbuild as minified ESM with
+ * source maps and the AWS SDK inside the bundle, its own log group with a retention, its own role
+ * that may only write to that log group, and the Powertools environment.
+ *
+ * The function resource carries `parley:handler` and `parley:entry` metadata so the local stack can
+ * map each function of the synthesized template back to its source file.
+ *
+ * @example
+ * ```ts
+ * const send = new ParleyFunction(this, 'Send', { handlerName: 'send' });
+ * send.bindTable({ tableName: 'parley', tableArn }, 'readWrite');
+ * ```
+ */
+export class ParleyFunction extends NodejsFunction {
+  /** The handler's name, e.g. `send`. */
+  public readonly handlerName: HandlerName;
+  /** The entry file relative to the repository root, e.g. `lambdas/handlers/send.ts`. */
+  public readonly entryPath: string;
+  public constructor(scope: Construct, id: string, props: ParleyFunctionProps) {
+    const entryPath = `lambdas/handlers/${props.handlerName}.ts`;
+    // Created next to the function (before `super`) so the role and the function can both use it.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An explicit role instead of the managed AWSLambdaBasicExecutionRole: it may write to this
+    // function's log group only.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Parley ${props.handlerName} handler`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The log group's ARN attribute ends in `:*`, which covers its log streams and nothing else.
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    super(scope, id, {
+      entry: `${REPO_ROOT}${entryPath}`,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      description: props.description ?? `Parley ${props.handlerName}`,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.DISABLED,
+      environment: {
+        POWERTOOLS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        // Bundle the SDK too: the versions the tests ran against are the versions that deploy.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        // Some CommonJS dependencies call `require`, which ESM output lacks.
+        banner:
+          "import { createRequire as __parleyCreateRequire } from 'node:module';const require = __parleyCreateRequire(import.meta.url);",
+        // esbuild is a dev dependency: never fall back to Docker.
+        forceDockerBundling: false,
+      },
+    });
+    this.handlerName = props.handlerName;
+    this.entryPath = relative(REPO_ROOT, `${REPO_ROOT}${entryPath}`);
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    cfn.addMetadata(METADATA_HANDLER, props.handlerName);
+    cfn.addMetadata(METADATA_ENTRY, entryPath);
+  }
+
+  /**
+   * Binds the global table: sets `TABLE_NAME` and grants the data-plane actions of `access` on this
+   * region's replica and its indexes, together, so a function never has one without the other.
+   */
+  public bindTable(table: TableReference, access: TableAccess): void {
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    const actions = access === 'read' ? TABLE_READ_ACTIONS : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [table.tableArn, `${table.tableArn}/index/${BY_TIME_INDEX}`],
+      }),
+    );
+  }
+
+  /** The ARN of the global table's replica named `tableName` in this function's region. */
+  public static replicaArn(scope: Construct, tableName: string): string {
+    return Stack.of(scope).formatArn({ service: 'dynamodb', resource: 'table', resourceName: tableName });
+  }
+}

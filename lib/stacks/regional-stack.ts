@@ -1,0 +1,324 @@
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { ParleyConfig } from '../config.js';
+import { DeliveryQueue } from '../constructs/delivery-queue.js';
+import { Dns, regionalHostname } from '../constructs/dns.js';
+import { FanOut } from '../constructs/fan-out.js';
+import { GlobalTable } from '../constructs/global-table.js';
+import { HealthApi } from '../constructs/health-api.js';
+import { Monitoring } from '../constructs/monitoring.js';
+import { type HandlerName, ParleyFunction, type TableReference } from '../constructs/parley-function.js';
+import { WebSocketApi } from '../constructs/websocket-api.js';
+import { acknowledge } from '../nag.js';
+
+/** The stack name of a region's stack. */
+export function regionalStackName(region: string): string {
+  return `Parley-${region}`;
+}
+
+/** Properties of a {@link RegionalStack}. */
+export interface RegionalStackProps extends StackProps {
+  /** The validated app configuration. */
+  readonly config: ParleyConfig;
+  /** The stack's region; one of `config.regions`. */
+  readonly region: string;
+}
+
+/**
+ * Everything Parley runs in one region, the same for every region: the handlers, the WebSocket API,
+ * the fan-out on this region's replica stream, the delivery queue and the dead-letter queues, the
+ * health API, alarms and a dashboard, and the region's DNS when a domain is configured. The primary
+ * region's stack also owns the global table (with a replica in every other region) and, in hs256
+ * mode, the signing secret (replicated to every other region).
+ *
+ * Stacks share nothing but plain strings from the config (the table's and the secret's names), so
+ * no cross-region references are needed.
+ */
+export class RegionalStack extends Stack {
+  /** The global table, in the primary region's stack only. */
+  public readonly globalTable?: GlobalTable;
+  /** The handlers by name. */
+  public readonly functions: Readonly<Record<HandlerName, ParleyFunction>>;
+  /** The WebSocket API. */
+  public readonly webSocket: WebSocketApi;
+  /** The delivery queue and its DLQ. */
+  public readonly delivery: DeliveryQueue;
+  /** The fan-out mapping and its DLQ. */
+  public readonly fanOut: FanOut;
+  /** The health API. */
+  public readonly health: HealthApi;
+  /** Alarms and dashboard. */
+  public readonly monitoring: Monitoring;
+  /** DNS, when a domain is configured. */
+  public readonly dns?: Dns;
+
+  public constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    super(scope, id, {
+      ...props,
+      env: { region: props.region, account: props.env?.account },
+      description: `Parley: multi-region WebSocket messaging (${props.region})`,
+    });
+    const { config, region } = props;
+    const isPrimary = region === config.primaryRegion;
+    const peerRegions = config.regions.filter((other) => other !== region);
+
+    if (isPrimary) {
+      this.globalTable = new GlobalTable(this, 'GlobalTable', {
+        tableName: config.tableName,
+        replicaRegions: peerRegions,
+        consistency: config.consistency,
+        ...(config.witnessRegion === undefined ? {} : { witnessRegion: config.witnessRegion }),
+        deletionProtection: config.deletionProtection,
+      });
+    }
+    const table: TableReference = {
+      tableName: config.tableName,
+      tableArn: ParleyFunction.replicaArn(this, config.tableName),
+    };
+
+    const common: Record<string, string> = {
+      CONSISTENCY: config.consistency,
+      MAX_BODY_BYTES: String(config.maxBodyBytes),
+      MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+      FANOUT_INLINE_MAX: String(config.fanoutInlineMax),
+      AUTH_MODE: config.auth.mode,
+    };
+    const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) =>
+      new ParleyFunction(this, `${handlerName[0]?.toUpperCase()}${handlerName.slice(1)}Function`, {
+        handlerName,
+        environment: common,
+        ...options,
+      });
+    const functions: Record<HandlerName, ParleyFunction> = {
+      authorizer: make('authorizer', { timeout: Duration.seconds(5) }),
+      connect: make('connect'),
+      disconnect: make('disconnect'),
+      default: make('default'),
+      join: make('join', { timeout: Duration.seconds(15) }),
+      leave: make('leave'),
+      send: make('send', { timeout: Duration.seconds(15) }),
+      history: make('history'),
+      presence: make('presence'),
+      ping: make('ping'),
+      fanout: make('fanout', { timeout: Duration.seconds(60), memorySize: 1024 }),
+      delivery: make('delivery', { timeout: Duration.seconds(30) }),
+      health: make('health', { timeout: Duration.seconds(5) }),
+      redrive: make('redrive', { timeout: Duration.minutes(5) }),
+    };
+    this.functions = functions;
+
+    this.bindAuth(functions.authorizer, config);
+    for (const [name, fn] of Object.entries(functions)) {
+      if (name === 'authorizer') continue;
+      fn.bindTable(table, name === 'health' ? 'read' : 'readWrite');
+    }
+
+    this.webSocket = new WebSocketApi(this, 'WebSocket', {
+      apiName: `parley-${region}`,
+      stageName: config.stageName,
+      authorizer: functions.authorizer,
+      connect: functions.connect,
+      disconnect: functions.disconnect,
+      defaultRoute: functions.default,
+      actions: {
+        join: functions.join,
+        leave: functions.leave,
+        send: functions.send,
+        history: functions.history,
+        presence: functions.presence,
+        ping: functions.ping,
+      },
+      throttle: { rateLimit: config.throttleRate, burstLimit: config.throttleBurst },
+      // Reads that query the table get half the default budget, so a flood of them cannot starve
+      // sends.
+      routeThrottles: Object.fromEntries(
+        ['history', 'presence'].map((routeKey) => [
+          routeKey,
+          {
+            rateLimit: Math.max(1, config.throttleRate / 2),
+            burstLimit: Math.max(1, Math.floor(config.throttleBurst / 2)),
+          },
+        ]),
+      ),
+    });
+    for (const fn of [functions.fanout, functions.delivery, functions.redrive, functions.health]) {
+      this.webSocket.bindConnections(fn);
+    }
+    this.enableApiGatewayLogging();
+
+    this.delivery = new DeliveryQueue(this, 'Delivery', { consumer: functions.delivery });
+    const posters = [
+      functions.connect,
+      functions.disconnect,
+      functions.default,
+      functions.join,
+      functions.leave,
+      functions.send,
+      functions.history,
+      functions.presence,
+      functions.ping,
+      functions.fanout,
+      functions.delivery,
+      functions.redrive,
+    ];
+    for (const fn of posters) {
+      fn.addEnvironment('DELIVERY_QUEUE_URL', this.delivery.queue.queueUrl);
+      this.delivery.queue.grantSendMessages(fn);
+    }
+
+    this.fanOut = new FanOut(this, 'FanOut', {
+      consumer: functions.fanout,
+      tableName: config.tableName,
+      tableArn: table.tableArn,
+      ...(this.globalTable?.table.tableStreamArn === undefined
+        ? {}
+        : { streamArn: this.globalTable.table.tableStreamArn }),
+    });
+    if (this.globalTable !== undefined) this.fanOut.node.addDependency(this.globalTable);
+
+    this.bindRedrive(functions.redrive);
+
+    this.health = new HealthApi(this, 'Health', {
+      apiName: `parley-health-${region}`,
+      handler: functions.health,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      dashboardName: `Parley-${region}`,
+      tableName: config.tableName,
+      peerRegions,
+      functions,
+      streamConsumer: functions.fanout,
+      deadLetterQueues: {
+        DeliveryDlq: this.delivery.deadLetterQueue,
+        StreamDlq: this.fanOut.deadLetterQueue,
+      },
+      webSocketApi: { apiId: this.webSocket.api.apiId, stageName: config.stageName },
+      healthApiId: this.health.api.apiId,
+      ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
+    });
+
+    if (config.domain !== undefined) {
+      this.dns = new Dns(this, 'Dns', {
+        domain: config.domain,
+        routing: config.routing,
+        regionIndex: config.regions.indexOf(region),
+        webSocketApi: this.webSocket.api,
+        stage: this.webSocket.stage,
+        healthHost: this.health.host,
+      });
+      new CfnOutput(this, 'RegionalEndpoint', {
+        value: `wss://${regionalHostname(region, config.domain.domainName)}`,
+        description: "This region's own custom-domain endpoint",
+      });
+      new CfnOutput(this, 'GlobalEndpoint', {
+        value: `wss://${config.domain.domainName}`,
+        description: 'The global endpoint (Route 53 routes it to a healthy region)',
+      });
+    }
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: `wss://${this.webSocket.api.apiId}.execute-api.${region}.${this.urlSuffix}/${config.stageName}`,
+      description: "This region's WebSocket endpoint (append ?token=<JWT>)",
+    });
+    new CfnOutput(this, 'ConnectionsEndpoint', { value: this.webSocket.callbackUrl });
+    new CfnOutput(this, 'HealthUrl', { value: `https://${this.health.host}/health` });
+    new CfnOutput(this, 'DeliveryDlqUrl', { value: this.delivery.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'StreamDlqUrl', { value: this.fanOut.deadLetterQueue.queueUrl });
+
+    this.addNagSuppressions();
+  }
+
+  /** hs256: the signing secret (created once, in the primary region); jwks: the JWKS settings. */
+  private bindAuth(authorizer: ParleyFunction, config: ParleyConfig): void {
+    const auth = config.auth;
+    if (auth.mode === 'jwks') {
+      authorizer.addEnvironment('JWKS_URL', auth.jwksUrl);
+      authorizer.addEnvironment('JWT_ISSUER', auth.jwtIssuer);
+      authorizer.addEnvironment('JWT_AUDIENCE', auth.jwtAudience);
+      return;
+    }
+    if (this.region === config.primaryRegion) {
+      const secret = new secretsmanager.Secret(this, 'JwtSigningSecret', {
+        secretName: auth.secretName,
+        description: 'Parley: HS256 key that signs and verifies client tokens',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        replicaRegions: config.regions.filter((other) => other !== this.region).map((region) => ({ region })),
+      });
+      acknowledge(
+        secret,
+        'AwsSolutions-SMG4',
+        'Rotating an HS256 signing key invalidates every token in use; it is rotated deliberately (put a new value, reissue tokens), not on a schedule.',
+      );
+    }
+    // A replica's full ARN carries a random suffix that other stacks cannot know; the ARN without
+    // the suffix is a valid SecretId for GetSecretValue in every region (the name is unique).
+    const partialArn = this.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: auth.secretName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    authorizer.addEnvironment('JWT_SECRET_ARN', partialArn);
+    authorizer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [`${partialArn}-??????`],
+      }),
+    );
+  }
+
+  /** The redrive command: reads both DLQs, replays into the delivery queue and the stream. */
+  private bindRedrive(redrive: ParleyFunction): void {
+    redrive.addEnvironment('DELIVERY_DLQ_URL', this.delivery.deadLetterQueue.queueUrl);
+    redrive.addEnvironment('STREAM_DLQ_URL', this.fanOut.deadLetterQueue.queueUrl);
+    this.delivery.deadLetterQueue.grantConsumeMessages(redrive);
+    this.fanOut.deadLetterQueue.grantConsumeMessages(redrive);
+    redrive.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:CancelMessageMoveTask'],
+        resources: [this.delivery.deadLetterQueue.queueArn],
+      }),
+    );
+    // The stream DLQ holds shard and sequence numbers, not records: the redrive reads them back.
+    redrive.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [this.fanOut.streamArn],
+      }),
+    );
+  }
+
+  /**
+   * WebSocket API logging needs the region's API Gateway account setting to name a role that may
+   * write to CloudWatch Logs; without it the stage fails to deploy in a fresh account.
+   */
+  private enableApiGatewayLogging(): void {
+    const role = new iam.Role(this, 'ApiGatewayLogsRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
+    });
+    acknowledge(
+      role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the API Gateway account logging role; only API Gateway can assume the role.',
+    );
+    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    this.webSocket.stage.node.addDependency(account);
+  }
+
+  private addNagSuppressions(): void {
+    for (const fn of Object.values(this.functions)) {
+      acknowledge(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is pinned on purpose: the project, its tests and the local stack run on Node.js 22.',
+      );
+    }
+  }
+}
