@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { intEnv, loadRuntimeConfig, optionalEnv, requireEnv } from '../../../lambdas/shared/env.js';
+import { ConfigurationError } from '../../../lambdas/shared/errors.js';
+
+const saved = { ...process.env };
+
+afterEach(() => {
+  process.env = { ...saved };
+});
+
+describe('Shared: env', () => {
+  it('requireEnv names the missing variable', () => {
+    // Prepare
+    delete process.env.PARLEY_TEST_MISSING;
+
+    // Act + Assess
+    expect(() => requireEnv('PARLEY_TEST_MISSING')).toThrow(ConfigurationError);
+    expect(() => requireEnv('PARLEY_TEST_MISSING')).toThrow(/PARLEY_TEST_MISSING is required/);
+  });
+
+  it('treats an empty variable as missing', () => {
+    // Prepare
+    process.env.PARLEY_TEST_EMPTY = '';
+
+    // Act + Assess
+    expect(optionalEnv('PARLEY_TEST_EMPTY')).toBeUndefined();
+    expect(() => requireEnv('PARLEY_TEST_EMPTY')).toThrow(/PARLEY_TEST_EMPTY/);
+  });
+
+  it('intEnv falls back when unset and refuses non-positive integers', () => {
+    // Prepare
+    delete process.env.PARLEY_TEST_INT;
+    const fallback = intEnv('PARLEY_TEST_INT', 7);
+    process.env.PARLEY_TEST_INT = '12';
+    const set = intEnv('PARLEY_TEST_INT', 7);
+    process.env.PARLEY_TEST_INT = '1.5';
+
+    // Act + Assess
+    expect(fallback).toBe(7);
+    expect(set).toBe(12);
+    expect(() => intEnv('PARLEY_TEST_INT', 7)).toThrow(/positive integer/);
+  });
+
+  it('loadRuntimeConfig applies the documented defaults', () => {
+    // Prepare
+    process.env.TABLE_NAME = 'parley';
+    process.env.AWS_REGION = 'eu-west-1';
+    for (const name of [
+      'CONSISTENCY',
+      'MAX_BODY_BYTES',
+      'MESSAGE_RETENTION_DAYS',
+      'FANOUT_INLINE_MAX',
+      'DELIVERY_QUEUE_URL',
+    ]) {
+      delete process.env[name];
+    }
+
+    // Act
+    const config = loadRuntimeConfig();
+
+    // Assess
+    expect(config).toEqual({
+      tableName: 'parley',
+      region: 'eu-west-1',
+      consistency: 'eventual',
+      maxBodyBytes: 16_384,
+      retentionDays: 30,
+      fanoutInlineMax: 100,
+      deliveryQueueUrl: undefined,
+    });
+  });
+
+  it('loadRuntimeConfig refuses an unknown consistency and a missing table', () => {
+    // Prepare
+    process.env.AWS_REGION = 'eu-west-1';
+    process.env.TABLE_NAME = 'parley';
+    process.env.CONSISTENCY = 'linearizable';
+
+    // Act + Assess
+    expect(() => loadRuntimeConfig()).toThrow(/CONSISTENCY must be eventual or strong/);
+    process.env.CONSISTENCY = 'strong';
+    delete process.env.TABLE_NAME;
+    expect(() => loadRuntimeConfig()).toThrow(/TABLE_NAME/);
+  });
+});
