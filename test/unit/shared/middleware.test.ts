@@ -77,7 +77,7 @@ describe('Middleware: parseFrame', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]?.connectionId).toBe('c9');
     expect(replies[0]?.frame).toMatchObject({ type: 'error', code });
-    expect((replies[0]?.frame as { ref?: string }).ref).toBe(ref);
+    expect((replies[0]?.frame as { ref?: string } | undefined)?.ref).toBe(ref);
   });
 
   it('refuses a frame of another action reaching this route', async () => {
