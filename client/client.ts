@@ -488,7 +488,8 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       state: 'connecting',
       endpoint: endpoint.url,
       endpointIndex: this.#endpointIndex,
-      attempt: this.#attempt,
+      // Consecutive failures on this endpoint so far: 0 for the first try of each endpoint.
+      attempt: this.#failures,
     });
     let socket: WebSocketLike;
     try {
@@ -520,8 +521,9 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }, this.#options.connectTimeoutMs);
   }
 
-  #listen(socket: WebSocketLike, generation: number): void {
+  #listen(socket: WebSocketLike, generation: number, opened = false): void {
     socket.onopen = () => {
+      opened = true;
       if (this.#socket === socket) this.#onOpen(socket, generation);
     };
     socket.onmessage = (event) => {
@@ -533,8 +535,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         failure: !this.#healthy,
       });
     };
-    // A failed handshake fires `error` then `close`; the close does the work.
-    socket.onerror = () => {};
+    // A failed handshake fires `error`, and Node 22's WebSocket may never follow it with `close`
+    // (it stays CONNECTING): so an error before `open` is the attempt's failure. After `open`,
+    // the `close` that follows (or the heartbeat) does the work.
+    socket.onerror = () => {
+      if (opened || this.#socket !== socket) return;
+      this.#abandon(socket);
+      this.#lost(`could not connect to ${this.#current().url}`, { failure: true });
+    };
   }
 
   /** Stops listening to a socket and closes it, so it can never act on the client again. */
@@ -711,7 +719,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       if (this.#socket === main) this.#scheduleProbe();
     };
     const timer = this.#timers.setTimeout(giveUp, this.#options.connectTimeoutMs);
-    probe.onerror = () => {};
+    probe.onerror = () => {
+      this.#timers.clearTimeout(timer);
+      giveUp();
+    };
     probe.onclose = () => {
       this.#timers.clearTimeout(timer);
       giveUp();
@@ -744,7 +755,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       ...(to.region !== undefined ? { region: to.region } : {}),
       reason: 'preferred-recovered',
     });
-    this.#listen(socket, generation);
+    this.#listen(socket, generation, true);
     // Make before break: the rooms are rejoined on the new socket before the old one goes, and
     // anything both deliver is deduplicated by (origin, seq).
     this.#onOpen(socket, generation);

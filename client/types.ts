@@ -135,7 +135,13 @@ export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 
 
 /** A `state` event: a state change, or a move to another endpoint (`failed-over`). */
 export type StateEvent =
-  | { state: 'connecting'; endpoint: string; endpointIndex: number; attempt: number }
+  | {
+      state: 'connecting';
+      endpoint: string;
+      endpointIndex: number;
+      /** Failed attempts on this endpoint just before this one (0: a first try). */
+      attempt: number;
+    }
   | { state: 'open'; endpoint: string; endpointIndex: number; region?: string }
   | {
       state: 'reconnecting';

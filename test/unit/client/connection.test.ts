@@ -145,6 +145,23 @@ describe('Client: connection', () => {
     expect(FakeWebSocket.instances).toHaveLength(2);
   });
 
+  it('treats an error before open as a failed attempt even when no close event follows', async () => {
+    // Prepare
+    harness = createHarness({ failoverAfter: 1 });
+    await flush();
+    const refused = FakeWebSocket.last();
+
+    // Act
+    refused.failWithoutClose();
+    await vi.advanceTimersByTimeAsync(250);
+    await flush();
+
+    // Assess
+    expect(refused.closedWith).toBeDefined();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    expect(new URL(FakeWebSocket.last().url).host).toBe('a.test');
+  });
+
   it('counts an attempt that never opens within connectTimeoutMs as a failure', async () => {
     // Prepare
     harness = createHarness({ connectTimeoutMs: 5_000, failoverAfter: 1 });

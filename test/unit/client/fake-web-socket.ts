@@ -80,6 +80,11 @@ export class FakeWebSocket implements WebSocketLike {
     this.onclose?.({ code: 1006, reason: '' });
   }
 
+  /** The handshake fails with `error` and no `close` (what Node 22's WebSocket does on a refused connection). */
+  public failWithoutClose(): void {
+    this.onerror?.({});
+  }
+
   /** Every frame the client sent, parsed. */
   public frames(): SentFrame[] {
     return this.sent.map((text) => JSON.parse(text) as SentFrame);
