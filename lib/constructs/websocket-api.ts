@@ -82,14 +82,14 @@ export class WebSocketApi extends Construct {
       apiName: props.apiName,
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
       connectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('Connect', props.connect),
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect),
         authorizer: new WebSocketLambdaAuthorizer('Authorizer', props.authorizer, {
           authorizerName: `${props.apiName}-authorizer`,
           identitySource: [AUTHORIZER_IDENTITY_SOURCE],
         }),
       },
-      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', props.disconnect) },
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('Default', props.defaultRoute) },
+      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
+      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultIntegration', props.defaultRoute) },
     });
     for (const [action, handler] of Object.entries(props.actions)) {
       this.api.addRoute(action, {
