@@ -1,0 +1,107 @@
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  LimitExceededException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deliveryWorker, parseDeliveryJob } from '../../../lambdas/handlers/delivery.js';
+import { sqsEvent, sqsRecord } from '../../helpers/events.js';
+import { postedFrames, unitDeps } from '../../helpers/unit-deps.js';
+
+const apiMock = mockClient(ApiGatewayManagementApiClient);
+const ddbMock = mockClient(DynamoDBDocumentClient);
+
+afterEach(() => {
+  apiMock.reset();
+  ddbMock.reset();
+});
+
+const frame = {
+  type: 'message',
+  room: 'r',
+  id: 'i',
+  origin: 'us-east-1',
+  seq: 1,
+  from: 'a',
+  body: 'x',
+  ts: 1,
+};
+
+describe('Handler: delivery', () => {
+  it('posts each job frame to its connections', async () => {
+    // Prepare
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    const response = await deliveryWorker(
+      unitDeps(),
+      sqsEvent(sqsRecord({ frame, connectionIds: ['a', 'b'] }, 'm1')),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(postedFrames(apiMock)).toEqual([
+      { connectionId: 'a', frame },
+      { connectionId: 'b', frame },
+    ]);
+  });
+
+  it('removes gone connections without failing the job', async () => {
+    // Prepare
+    apiMock.on(PostToConnectionCommand).rejects(new GoneException({ message: 'gone', $metadata: {} }));
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock.on(DeleteCommand).resolves({});
+
+    // Act
+    const response = await deliveryWorker(
+      unitDeps(),
+      sqsEvent(sqsRecord({ frame, connectionIds: ['old'] }, 'm1')),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toEqual([
+      { pk: 'CONN#old', sk: 'META' },
+    ]);
+  });
+
+  it('reports jobs still throttled or malformed as batch item failures, and only those', async () => {
+    // Prepare
+    apiMock.on(PostToConnectionCommand, { ConnectionId: 'ok' }).resolves({});
+    apiMock
+      .on(PostToConnectionCommand, { ConnectionId: 'busy' })
+      .rejects(new LimitExceededException({ message: 'slow', $metadata: {} }));
+
+    // Act
+    const response = await deliveryWorker(
+      unitDeps(),
+      sqsEvent(
+        sqsRecord({ frame, connectionIds: ['ok'] }, 'good'),
+        sqsRecord({ frame, connectionIds: ['busy'] }, 'throttled'),
+        sqsRecord('not json', 'garbage'),
+        sqsRecord({ frame: { type: 'nope' }, connectionIds: ['ok'] }, 'invalid'),
+      ),
+    );
+
+    // Assess
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual([
+      'garbage',
+      'invalid',
+      'throttled',
+    ]);
+    expect(apiMock.commandCalls(PostToConnectionCommand, { ConnectionId: 'busy' })).toHaveLength(5);
+  });
+
+  it('parses a job and refuses one without connection ids', () => {
+    // Assess
+    expect(parseDeliveryJob(JSON.stringify({ frame, connectionIds: ['a'] }))).toEqual({
+      frame,
+      connectionIds: ['a'],
+    });
+    expect(() => parseDeliveryJob(JSON.stringify({ frame }))).toThrow(/invalid delivery job/);
+  });
+});

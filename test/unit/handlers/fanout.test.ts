@@ -1,0 +1,196 @@
+import {
+  ApiGatewayManagementApiClient,
+  ForbiddenException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fanout } from '../../../lambdas/handlers/fanout.js';
+import { processStreamRecord, unmarshallImage } from '../../../lambdas/shared/stream.js';
+import { marshallImage, streamEvent, streamRecord } from '../../helpers/events.js';
+import { postedFrames, unitDeps } from '../../helpers/unit-deps.js';
+
+const apiMock = mockClient(ApiGatewayManagementApiClient);
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const sqsMock = mockClient(SQSClient);
+
+afterEach(() => {
+  apiMock.reset();
+  ddbMock.reset();
+  sqsMock.reset();
+});
+
+// The fan-out runs in eu-west-1; us-east-1 is another region.
+const deps = () => unitDeps({ region: 'eu-west-1' });
+const messageImage = (room: string, region: string, seq = 1) => ({
+  pk: `ROOM#${room}`,
+  sk: `MSG#${region}#${String(seq).padStart(12, '0')}`,
+  room,
+  id: `id-${seq}`,
+  origin: region,
+  seq,
+  from: 'alice',
+  body: '{"text":"hi"}',
+  ts: 1_700_000_000_000,
+  region,
+  gpk: `ROOM#${room}`,
+  gsk: 'x',
+  ttl: 1,
+});
+const memberImage = (room: string, region: string, user = 'bob') => ({
+  pk: `ROOM#${room}`,
+  sk: `MEMBER#${region}#c-${user}`,
+  room,
+  user,
+  region,
+  connectionId: `c-${user}`,
+  joinedAt: 1,
+  ttl: 2,
+});
+const localMembers = (...connectionIds: string[]) => ({
+  Items: connectionIds.map((connectionId) => ({
+    connectionId,
+    user: connectionId,
+    region: 'eu-west-1',
+    room: 'r',
+  })),
+});
+
+describe('Stream: unmarshallImage', () => {
+  it('reads strings, numbers, booleans, nulls, maps and lists', () => {
+    // Act
+    const item = unmarshallImage(marshallImage({ s: 'x', n: 12, b: true, z: null, m: { a: [1, 'two'] } }));
+
+    // Assess
+    expect(item).toEqual({ s: 'x', n: 12, b: true, z: null, m: { a: [1, 'two'] } });
+  });
+});
+
+describe('Handler: fanout', () => {
+  it("delivers an INSERT of another region's message to this region's members", async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves(localMembers('c1', 'c2'));
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    const action = await processStreamRecord(
+      deps(),
+      streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1') }),
+    );
+
+    // Assess
+    expect(action).toBe('message');
+    const message = {
+      type: 'message',
+      room: 'r',
+      id: 'id-1',
+      origin: 'us-east-1',
+      seq: 1,
+      from: 'alice',
+      body: { text: 'hi' },
+      ts: 1_700_000_000_000,
+    };
+    expect(postedFrames(apiMock)).toEqual([
+      { connectionId: 'c1', frame: message },
+      { connectionId: 'c2', frame: message },
+    ]);
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
+      ':pk': 'ROOM#r',
+      ':prefix': 'MEMBER#eu-west-1#',
+    });
+  });
+
+  it('ignores messages accepted in this region, modifications and other items', async () => {
+    // Act
+    const actions = await Promise.all([
+      processStreamRecord(deps(), streamRecord('INSERT', { newImage: messageImage('r', 'eu-west-1') })),
+      processStreamRecord(
+        deps(),
+        streamRecord('MODIFY', {
+          newImage: messageImage('r', 'us-east-1'),
+          oldImage: messageImage('r', 'us-east-1'),
+        }),
+      ),
+      processStreamRecord(
+        deps(),
+        streamRecord('INSERT', { newImage: { pk: 'ROOM#r', sk: 'SEQ#us-east-1', seq: 3 } }),
+      ),
+      processStreamRecord(
+        deps(),
+        streamRecord('INSERT', { newImage: { pk: 'CONN#c', sk: 'META', user: 'u', region: 'us-east-1' } }),
+      ),
+      processStreamRecord(deps(), streamRecord('REMOVE', { oldImage: messageImage('r', 'us-east-1') })),
+    ]);
+
+    // Assess
+    expect(actions).toEqual(['ignored', 'ignored', 'ignored', 'ignored', 'ignored']);
+    expect(apiMock.commandCalls(PostToConnectionCommand)).toHaveLength(0);
+  });
+
+  it('turns membership INSERT and REMOVE (TTL expiry included) of other regions into presence events', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves(localMembers('c1'));
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    const joined = await processStreamRecord(
+      deps(),
+      streamRecord('INSERT', { newImage: memberImage('r', 'us-east-1') }),
+    );
+    const expired = await processStreamRecord(
+      deps(),
+      streamRecord('REMOVE', { oldImage: memberImage('r', 'us-east-1') }, { ttl: true }),
+    );
+    const own = await processStreamRecord(
+      deps(),
+      streamRecord('INSERT', { newImage: memberImage('r', 'eu-west-1') }),
+    );
+
+    // Assess
+    expect([joined, expired, own]).toEqual(['presence-join', 'presence-leave', 'ignored']);
+    expect(postedFrames(apiMock).map((post) => post.frame)).toEqual([
+      { type: 'presence', room: 'r', event: 'join', user: 'bob', region: 'us-east-1' },
+      { type: 'presence', room: 'r', event: 'leave', user: 'bob', region: 'us-east-1' },
+    ]);
+  });
+
+  it('reports only the record whose delivery failed as a batch item failure', async () => {
+    // Prepare
+    ddbMock
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#ok', ':prefix': 'MEMBER#eu-west-1#' } })
+      .resolves(localMembers('good'));
+    ddbMock
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#bad', ':prefix': 'MEMBER#eu-west-1#' } })
+      .resolves(localMembers('broken'));
+    apiMock.on(PostToConnectionCommand, { ConnectionId: 'good' }).resolves({});
+    apiMock
+      .on(PostToConnectionCommand, { ConnectionId: 'broken' })
+      .rejects(new ForbiddenException({ message: 'no', $metadata: {} }));
+    const ok = streamRecord('INSERT', { newImage: messageImage('ok', 'us-east-1') });
+    const bad = streamRecord('INSERT', { newImage: messageImage('bad', 'us-east-1', 2) });
+
+    // Act
+    const response = await fanout(deps(), streamEvent(ok, bad));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: bad.dynamodb?.SequenceNumber }] });
+    // The failing connection was attempted once (not a throttle: no retry); the good one delivered.
+    expect(
+      postedFrames(apiMock)
+        .map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['broken', 'good']);
+  });
+
+  it('fails the whole batch when every record fails, so the mapping retries it', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).rejects(new Error('table unavailable'));
+
+    // Act + Assess
+    await expect(
+      fanout(deps(), streamEvent(streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1') }))),
+    ).rejects.toThrow();
+  });
+});
