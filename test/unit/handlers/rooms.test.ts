@@ -221,7 +221,7 @@ describe('Handler: history', () => {
     expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.Limit).toBe(50);
     const reply = postedFrames(apiMock)[0]?.frame;
     expect(reply).toMatchObject({ type: 'history', ref: 'h', room: 'r' });
-    expect((reply?.messages as { seq: number }[]).map((message) => message.seq)).toEqual([1, 2]);
+    expect(((reply?.messages ?? []) as { seq: number }[]).map((message) => message.seq)).toEqual([1, 2]);
   });
 
   it('is forbidden before join', async () => {
