@@ -110,7 +110,6 @@ export class Monitoring extends Construct {
           dimensionsMap: { TableName: props.tableName, ReceivingRegion: peer },
           statistic: 'Average',
           period: Duration.minutes(1),
-          label: `to ${peer}`,
         }),
     );
     props.peerRegions.forEach((peer, index) => {
@@ -201,7 +200,9 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Fan-out iterator age (ms) and replication latency (ms)',
         left: [iteratorAge],
-        right: replicationMetrics,
+        right: replicationMetrics.map((metric, index) =>
+          metric.with({ label: `to ${props.peerRegions[index]}` }),
+        ),
         width: 12,
       }),
     );

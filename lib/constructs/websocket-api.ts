@@ -88,8 +88,12 @@ export class WebSocketApi extends Construct {
           identitySource: [AUTHORIZER_IDENTITY_SOURCE],
         }),
       },
-      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultIntegration', props.defaultRoute) },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect),
+      },
+      defaultRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DefaultIntegration', props.defaultRoute),
+      },
     });
     for (const [action, handler] of Object.entries(props.actions)) {
       this.api.addRoute(action, {

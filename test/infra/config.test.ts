@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigKey, ConfigError, MAX_BODY_BYTES_LIMIT, parseConfig } from '../../lib/config.js';
+import { ConfigError, type ConfigKey, MAX_BODY_BYTES_LIMIT, parseConfig } from '../../lib/config.js';
 
 const read =
   (context: Record<string, unknown>) =>
@@ -17,7 +17,11 @@ function errorOf(context: Record<string, unknown>): ConfigError {
   throw new Error(`no error for ${JSON.stringify(context)}`);
 }
 
-const DOMAIN = { domainName: 'chat.example.com', hostedZoneId: 'Z0123456789EXAMPLE', hostedZoneName: 'example.com' };
+const DOMAIN = {
+  domainName: 'chat.example.com',
+  hostedZoneId: 'Z0123456789EXAMPLE',
+  hostedZoneName: 'example.com',
+};
 
 describe('Config: defaults and accepted forms', () => {
   it('uses the documented defaults when nothing is set', () => {
@@ -69,9 +73,9 @@ describe('Config: defaults and accepted forms', () => {
   });
 
   it('accepts strong consistency with three regions of one set, or two plus a witness', () => {
-    expect(parseConfig(read({ consistency: 'strong', regions: 'us-east-1,us-east-2,us-west-2' })).consistency).toBe(
-      'strong',
-    );
+    expect(
+      parseConfig(read({ consistency: 'strong', regions: 'us-east-1,us-east-2,us-west-2' })).consistency,
+    ).toBe('strong');
     const witness = parseConfig(
       read({ consistency: 'strong', regions: 'eu-west-1,eu-central-1', witnessRegion: 'eu-west-3' }),
     );
@@ -102,7 +106,12 @@ describe('Config: defaults and accepted forms', () => {
 
 describe('Config: every bad value fails with the key, the value and what is allowed', () => {
   const cases: Array<[string, Record<string, unknown>, ConfigKey, RegExp]> = [
-    ['regions: not a region', { regions: 'us-east-1,mars-north-1' }, 'regions', /"mars-north-1" is not a region/],
+    [
+      'regions: not a region',
+      { regions: 'us-east-1,mars-north-1' },
+      'regions',
+      /"mars-north-1" is not a region/,
+    ],
     ['regions: duplicate', { regions: 'us-east-1,us-east-1' }, 'regions', /"us-east-1" appears twice/],
     ['regions: only one', { regions: 'us-east-1' }, 'regions', /at least two distinct/],
     ['regions: bad JSON', { regions: '["us-east-1",' }, 'regions', /JSON array or a comma-separated list/],
@@ -135,12 +144,7 @@ describe('Config: every bad value fails with the key, the value and what is allo
     ['domainName', { ...DOMAIN, domainName: 'not a host' }, 'domainName', /hostname/],
     ['hostedZoneId', { ...DOMAIN, hostedZoneId: 'zone-1' }, 'hostedZoneId', /hosted zone id/],
     ['hostedZoneName', { ...DOMAIN, hostedZoneName: 'other.org' }, 'hostedZoneName', /subdomain/],
-    [
-      'domain keys given partly',
-      { domainName: 'chat.example.com' },
-      'hostedZoneId',
-      /set together, or none/,
-    ],
+    ['domain keys given partly', { domainName: 'chat.example.com' }, 'hostedZoneId', /set together, or none/],
     ['auth', { auth: 'basic' }, 'auth', /"hs256" or "jwks"/],
     [
       'jwksUrl not https',
@@ -148,14 +152,24 @@ describe('Config: every bad value fails with the key, the value and what is allo
       'jwksUrl',
       /https:\/\/ URL/,
     ],
-    ['jwtIssuer missing', { auth: 'jwks', jwksUrl: 'https://id.example.com/jwks', jwtAudience: 'a' }, 'jwtIssuer', /"iss"/],
+    [
+      'jwtIssuer missing',
+      { auth: 'jwks', jwksUrl: 'https://id.example.com/jwks', jwtAudience: 'a' },
+      'jwtIssuer',
+      /"iss"/,
+    ],
     [
       'jwtAudience missing',
       { auth: 'jwks', jwksUrl: 'https://id.example.com/jwks', jwtIssuer: 'i' },
       'jwtAudience',
       /"aud"/,
     ],
-    ['maxBodyBytes too large', { maxBodyBytes: 32_768 }, 'maxBodyBytes', new RegExp(`from 1 to ${MAX_BODY_BYTES_LIMIT}`)],
+    [
+      'maxBodyBytes too large',
+      { maxBodyBytes: 32_768 },
+      'maxBodyBytes',
+      new RegExp(`from 1 to ${MAX_BODY_BYTES_LIMIT}`),
+    ],
     ['maxBodyBytes not a number', { maxBodyBytes: 'lots' }, 'maxBodyBytes', /an integer/],
     ['messageRetentionDays', { messageRetentionDays: 0 }, 'messageRetentionDays', /from 1 to 3650/],
     ['throttleRate', { throttleRate: '-5' }, 'throttleRate', /a number from 1/],
