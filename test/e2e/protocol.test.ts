@@ -295,14 +295,12 @@ describe('Local stack: stale connections', () => {
       await olivia.request({ action: 'send', room: 'stale-room', id: 's-1', body: 'anyone there?' });
       await eventually(async () => (await members()).length === 1);
       expect((await members()).map((m) => m.user?.S)).toEqual(['olivia']);
-      const connection = await stack
-        .dynamoDb(primary)
-        .send(
-          new GetItemCommand({
-            TableName: stack.tableName,
-            Key: { pk: { S: `CONN#${paulConnection}` }, sk: { S: 'META' } },
-          }),
-        );
+      const connection = await stack.dynamoDb(primary).send(
+        new GetItemCommand({
+          TableName: stack.tableName,
+          Key: { pk: { S: `CONN#${paulConnection}` }, sk: { S: 'META' } },
+        }),
+      );
       expect(connection.Item).toBeUndefined();
     } finally {
       stack.setFault(primary, 'disconnect', undefined);
