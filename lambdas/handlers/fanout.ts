@@ -1,7 +1,7 @@
 /**
  * The fan-out of this region's replica stream: delivers messages and presence changes that
  * originated in other regions to this region's members (see `lambdas/shared/stream.ts`).
- * Records are processed with Powertools' `BatchProcessor`; a failed record is reported as a batch
+ * Records are processed with Powertools' `BatchProcessor`, in order; a failed record is reported as a batch
  * item failure so the event source mapping retries, bisects and finally sends it to the DLQ.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -13,15 +13,29 @@ import { processStreamRecord, type StreamRecordLike } from '../shared/stream.js'
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
-/** Processes one stream batch with partial failure reporting. */
-export const fanout = (deps: HandlerDeps, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
-  processPartialResponse(
+/**
+ * Processes one stream batch with partial failure reporting. Records are processed one at a time,
+ * in stream order, so one origin's messages reach a connection in seq order; after a failure the
+ * rest of the batch is failed too, because the mapping resumes from the first failed record and
+ * delivering later records first would reorder them.
+ */
+export const fanout = (deps: HandlerDeps, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  let failed = false;
+  return processPartialResponse(
     event,
     async (record: DynamoDBRecord) => {
-      await processStreamRecord(deps, record as StreamRecordLike);
+      if (failed) throw new Error('an earlier record of this batch failed; retried in order');
+      try {
+        await processStreamRecord(deps, record as StreamRecordLike);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     },
     processor,
+    { processInParallel: false },
   );
+};
 
 /** The stream handler. */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()

@@ -184,6 +184,27 @@ describe('Handler: fanout', () => {
     ).toEqual(['broken', 'good']);
   });
 
+  it('after a failed record, fails the rest of the batch so the retry keeps stream order', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves(localMembers('c1'));
+    apiMock.on(PostToConnectionCommand).resolves({});
+    const first = streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1', 1) });
+    const failing = streamRecord('INSERT', {
+      newImage: { ...messageImage('r', 'us-east-1', 2), body: '{not json' },
+    });
+    const later = streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1', 3) });
+
+    // Act
+    const response = await fanout(deps(), streamEvent(first, failing, later));
+
+    // Assess
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
+      failing.dynamodb?.SequenceNumber,
+      later.dynamodb?.SequenceNumber,
+    ]);
+    expect(postedFrames(apiMock).map((post) => post.frame.seq)).toEqual([1]);
+  });
+
   it('fails the whole batch when every record fails, so the mapping retries it', async () => {
     // Prepare
     ddbMock.on(QueryCommand).rejects(new Error('table unavailable'));
