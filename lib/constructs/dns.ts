@@ -107,12 +107,14 @@ export class Dns extends Construct {
       ),
     });
 
-    const globalTarget = route53.RecordTarget.fromAlias(
-      new targets.ApiGatewayv2DomainProperties(
-        globalDomain.regionalDomainName,
-        globalDomain.regionalHostedZoneId,
-      ),
+    // Route 53 requires failover alias records to evaluate the target's health too.
+    const apiGatewayTarget = new targets.ApiGatewayv2DomainProperties(
+      globalDomain.regionalDomainName,
+      globalDomain.regionalHostedZoneId,
     );
+    const globalTarget = route53.RecordTarget.fromAlias({
+      bind: (record, zone) => ({ ...apiGatewayTarget.bind(record, zone), evaluateTargetHealth: true }),
+    });
     if (props.routing === 'latency') {
       this.globalRecord = new route53.ARecord(this, 'GlobalRecord', {
         zone,
