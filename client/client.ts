@@ -1036,7 +1036,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
     const region = frame.region ?? '';
     if (frame.event === 'join') {
-      entry.members.push({ user: frame.user, region });
+      // A member that resumes a room on the same connection is announced again: list it once.
+      if (!entry.members.some((m) => m.user === frame.user && m.region === region)) {
+        entry.members.push({ user: frame.user, region });
+      }
     } else {
       const index = entry.members.findIndex((m) => m.user === frame.user && m.region === region);
       if (index >= 0) entry.members.splice(index, 1);

@@ -71,6 +71,9 @@ const run = async (options: ChatOptions): Promise<void> => {
   };
 
   const input = createInterface({ input: process.stdin, terminal: false });
+  // Iterate from the start: lines that arrive while the first join is in flight (piped input) are
+  // buffered by the iterator instead of being emitted to nobody.
+  const lines = input[Symbol.asyncIterator]();
   /** Sends not yet acknowledged: quitting (or the end of piped input) waits for them. */
   const unacked = new Set<Promise<void>>();
   let quitting = false;
@@ -85,7 +88,7 @@ const run = async (options: ChatOptions): Promise<void> => {
 
   await join(current);
 
-  for await (const line of input) {
+  for await (const line of { [Symbol.asyncIterator]: () => lines }) {
     const command = parseInputLine(line);
     switch (command.kind) {
       case 'empty':

@@ -576,12 +576,18 @@ describe('Client: rooms, sends and delivery', () => {
       });
       const members = await asked;
       socket.reply({ type: 'presence', room: 'lobby', event: 'join', user: 'amy', region: 'us-east-1' });
+      // amy resumes the room on the same connection: announced again, listed once.
+      socket.reply({ type: 'presence', room: 'lobby', event: 'join', user: 'amy', region: 'us-east-1' });
       socket.reply({ type: 'presence', room: 'lobby', event: 'leave', user: 'bob', region: 'eu-west-1' });
 
       // Assess
       expect(frame).toEqual({ action: 'presence', room: 'lobby', ref: expect.any(String) });
       expect(members).toHaveLength(2);
-      expect(harness.presence.map((p) => `${p.event}:${p.user}`)).toEqual(['join:amy', 'leave:bob']);
+      expect(harness.presence.map((p) => `${p.event}:${p.user}`)).toEqual([
+        'join:amy',
+        'join:amy',
+        'leave:bob',
+      ]);
       expect(harness.presence.at(-1)?.members).toEqual([
         { user: 'me', region: 'us-east-1' },
         { user: 'amy', region: 'us-east-1' },
