@@ -1,6 +1,6 @@
 /**
- * The Powertools metrics of Parley, published as CloudWatch Embedded Metric Format by the
- * `logMetrics` middleware at the end of each invocation (no PutMetricData calls on the hot path).
+ * The Powertools metrics of Parley, published as CloudWatch Embedded Metric Format at the end of
+ * each invocation by the `flushMetrics` middleware (no PutMetricData calls on the hot path).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
@@ -30,4 +30,12 @@ export const MetricName = {
 /** Adds `value` to a count metric. */
 export const count = (name: (typeof MetricName)[keyof typeof MetricName], value = 1): void => {
   if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+};
+
+/**
+ * Publishes the buffered metrics, if any. Powertools' own `logMetrics` middleware warns on every
+ * invocation that recorded none (a `ping`, say), which would fill the logs; this does not.
+ */
+export const publishMetrics = (): void => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };

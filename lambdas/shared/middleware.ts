@@ -21,7 +21,7 @@ import { reply as replyTo } from './delivery.js';
 import { loadRuntimeConfig, optionalEnv } from './env.js';
 import { ParleyError } from './errors.js';
 import { logger } from './logger.js';
-import { count, MetricName } from './metrics.js';
+import { count, MetricName, publishMetrics } from './metrics.js';
 import {
   type ClientAction,
   type ClientFrame,
@@ -85,6 +85,8 @@ export const parseFrame = (
     const parsed = parseClientFrame(frameText(request.event), options.maxBodyBytes ?? readMaxBodyBytes());
     if (!parsed.ok) {
       await sendError(reply, request.event, parsed.error);
+      // An early response skips the `after` middlewares, which would otherwise publish metrics.
+      publishMetrics();
       return OK;
     }
     if (action !== undefined && parsed.frame.action !== action) {
@@ -94,6 +96,7 @@ export const parseFrame = (
         action: parsed.frame.action,
         ...(parsed.frame.ref !== undefined ? { ref: parsed.frame.ref } : {}),
       });
+      publishMetrics();
       return OK;
     }
     (request.event as ParsedEvent).parley = { frame: parsed.frame };
@@ -119,6 +122,17 @@ const echoOf = (event: WebSocketEvent): { ref?: string; action?: string } => {
 };
 
 /**
+ * AWS throttling that outlived the SDK's retries: the client may retry (a `send` with the same
+ * id is idempotent), so it is answered `rate_limited` rather than `internal`.
+ */
+const SERVICE_THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+
+/**
  * Turns any error thrown by the handler (or a later middleware) into an `error` frame to the
  * caller and a 200 for API Gateway. Unexpected errors are logged with their stack and answered
  * as `internal` without their message, which may carry internals.
@@ -130,11 +144,13 @@ export const errorFrames = (
   onError: async (request) => {
     const error = request.error;
     const known = error instanceof ParleyError && error.code !== 'internal';
+    const busy = !known && error instanceof Error && SERVICE_THROTTLING.has(error.name);
     if (known) logger.info('request refused', { code: error.code, message: error.message });
+    else if (busy) logger.warn('request throttled by a service', { error });
     else logger.error('request failed', { error: error as Error });
     await sendError(options.reply ?? defaultReplier, request.event, {
-      code: known ? error.code : 'internal',
-      message: known ? error.message : 'internal error',
+      code: known ? error.code : busy ? 'rate_limited' : 'internal',
+      message: known ? error.message : busy ? 'the service is busy; retry later' : 'internal error',
       ...echoOf(request.event),
     });
     request.response = OK;

@@ -4,11 +4,18 @@
  * the frame parsed and validated before the handler runs.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { MiddlewareObj } from '@middy/core';
 import { logger } from './logger.js';
-import { metrics } from './metrics.js';
+import { publishMetrics } from './metrics.js';
 import { errorFrames, type FrameMiddlewareOptions, parseFrame } from './middleware.js';
 import type { ClientAction } from './protocol.js';
+
+/** Publishes the invocation's metrics (EMF) when the handler returns or fails. */
+export const flushMetrics = (): MiddlewareObj => ({
+  name: 'parleyFlushMetrics',
+  after: publishMetrics,
+  onError: publishMetrics,
+});
 
 /**
  * The middlewares of a route. `errorFrames` is registered before `parseFrame` so that its
@@ -21,10 +28,10 @@ import type { ClientAction } from './protocol.js';
  */
 export const routeMiddlewares = (action?: ClientAction, options: FrameMiddlewareOptions = {}) => [
   injectLambdaContext(logger),
-  logMetrics(metrics),
+  flushMetrics(),
   errorFrames(options),
   ...(action === undefined ? [] : [parseFrame(action, options)]),
 ];
 
 /** The middlewares of the non-route handlers (stream, queue, HTTP, authorizer). */
-export const baseMiddlewares = () => [injectLambdaContext(logger), logMetrics(metrics)];
+export const baseMiddlewares = () => [injectLambdaContext(logger), flushMetrics()];

@@ -161,3 +161,22 @@ describe('Middleware: errorFrames', () => {
     expect(reply).toHaveBeenCalledOnce();
   });
 });
+
+describe('Middleware: errorFrames for service throttling', () => {
+  it('answers DynamoDB throttling that outlived the SDK retries as rate_limited', async () => {
+    // Prepare
+    const { handler, replies } = setup('ping', async () => {
+      throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    });
+
+    // Act
+    await handler(routeEvent('ping', { action: 'ping' }), lambdaContext());
+
+    // Assess
+    expect(replies.map((entry) => entry.frame)).toEqual([
+      { type: 'error', code: 'rate_limited', message: 'the service is busy; retry later', action: 'ping' },
+    ]);
+  });
+});
