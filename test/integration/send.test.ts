@@ -173,6 +173,37 @@ describe('Integration: send (eventual mode)', () => {
   });
 });
 
+describe('Integration: a retry in another region (eventual mode)', () => {
+  it('after replication it gets the first ack; before replication it is stored again under the other origin', async () => {
+    // Prepare: a second table plays the eu-west-1 replica before replication has caught up.
+    const west = localDeps({
+      clientConfig: ddb?.clientConfig ?? {},
+      tableName: await createTable(new DynamoDBClient(ddb?.clientConfig ?? {})),
+      connectionsEndpoint: server.endpoint,
+      region: 'eu-west-1',
+    });
+    const first = await storeMessageEventual(deps.db, message('race', 'retry-me'), { retentionDays: 30 });
+
+    // Act
+    // Replicated: the claim is already in the replica the retry reaches (here, the same table).
+    const replicated = await storeMessageEventual(deps.db, message('race', 'retry-me', 'eu-west-1'), {
+      retentionDays: 30,
+    });
+    // Not yet replicated: the other replica has no claim, so the retry is accepted there too.
+    const early = await storeMessageEventual(west.db, message('race', 'retry-me', 'eu-west-1'), {
+      retentionDays: 30,
+    });
+
+    // Assess
+    expect(replicated).toEqual({ duplicate: true, ack: first.ack });
+    expect(early.duplicate).toBe(false);
+    expect(early.ack).toMatchObject({ origin: 'eu-west-1', seq: 1 });
+    // Both copies keep their own (origin, seq): nothing is overwritten, the message exists twice
+    // with the same id. Strong mode closes this window (one claim, strongly consistent).
+    expect(first.ack.origin).toBe('us-east-1');
+  });
+});
+
 describe('Integration: send (strong mode, conditional writes)', () => {
   it('assigns one gap-free global sequence to concurrent sends', async () => {
     // Act
