@@ -48,6 +48,8 @@ interface Connection {
   idleTimer: NodeJS.Timeout | undefined;
   maxTimer: NodeJS.Timeout;
   closing: boolean;
+  /** The close code the gateway sent, for `$disconnect` (the socket may report 1006 after it). */
+  closeCode: number | undefined;
 }
 
 /** A token bucket per route, as API Gateway throttles a stage's routes. */
@@ -392,6 +394,7 @@ export class RegionGateway {
           this.maxDurationMs,
         ),
         closing: false,
+        closeCode: undefined,
       };
       this.connections.set(conn.id, conn);
       this.touch(conn);
@@ -404,7 +407,10 @@ export class RegionGateway {
         );
       });
       ws.on('close', (code: number, reason: Buffer) => void this.onClosed(conn, code, reason.toString()));
-      ws.on('error', () => undefined);
+      // ws closes with 1009 itself when a frame exceeds maxPayload; remember it for $disconnect.
+      ws.on('error', (error: Error & { code?: string }) => {
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.closeCode ??= 1009;
+      });
     });
   }
 
@@ -466,6 +472,7 @@ export class RegionGateway {
   private async closeConnection(conn: Connection, code: number, reason: string): Promise<void> {
     if (conn.closing) return;
     conn.closing = true;
+    conn.closeCode ??= code;
     const closed = new Promise<void>((resolve) => conn.socket.once('close', () => resolve()));
     conn.socket.close(code, reason);
     const timer = setTimeout(() => conn.socket.terminate(), 2_000);
@@ -486,7 +493,7 @@ export class RegionGateway {
         multiValueHeaders: Object.fromEntries(Object.entries(conn.headers).map(([k, v]) => [k, [v]])),
         requestContext: {
           ...this.baseContext(conn, '$disconnect', 'DISCONNECT'),
-          disconnectStatusCode: code,
+          disconnectStatusCode: conn.closeCode ?? code,
           disconnectReason: reason,
           ...(conn.authorizer ? { authorizer: conn.authorizer } : {}),
         },
@@ -588,9 +595,9 @@ export class RegionGateway {
       case 'GET': {
         if (!conn || conn.closing) return gone();
         return json(res, 200, {
-          ConnectedAt: new Date(conn.connectedAt).toISOString(),
-          Identity: { SourceIp: conn.sourceIp, UserAgent: conn.userAgent },
-          LastActiveAt: new Date(conn.lastActiveAt).toISOString(),
+          connectedAt: new Date(conn.connectedAt).toISOString(),
+          identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
+          lastActiveAt: new Date(conn.lastActiveAt).toISOString(),
         });
       }
       case 'DELETE': {

@@ -211,7 +211,6 @@ const createTable = async (client: DynamoDBClient, table: TableModel): Promise<s
 export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
   const root = options.root ?? defaultRoot();
   const globalPort = options.globalPort ?? DEFAULT_GLOBAL_PORT;
-  const progress = options.progress ?? (() => undefined);
   const logDir = join(root, '.local', 'logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `local-stack-${globalPort}.log`);
@@ -220,6 +219,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     ((line: string) => {
       appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
     });
+  const started = Date.now();
+  const report = options.progress ?? (() => undefined);
+  const progress = (message: string): void => {
+    report(message);
+    log(`[stack] +${Date.now() - started} ms: ${message}`);
+  };
   const jwtSecret = options.jwtSecret ?? localJwtSecret();
   const runDir = join(root, '.local', 'run', String(globalPort));
 
@@ -228,6 +233,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    log('[stack] stopping');
     // Last started, first stopped: the gateways close connections while the handlers still run.
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((error: unknown) =>
@@ -577,6 +583,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await global.listen();
     cleanups.push(() => global.close());
     void global.preloadAssets();
+    progress('ready');
 
     const lambdaOf = (region: string): LambdaService => {
       const lambda = lambdas[region];

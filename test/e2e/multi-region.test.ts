@@ -1,0 +1,215 @@
+/**
+ * The two regions together on the local stack: a stream batch that keeps failing (retried,
+ * bisected, sent to the on-failure DLQ, then replayed by the redrive), and a region outage with
+ * failover through the global endpoint and a recovery that loses nothing.
+ */
+
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvocationRecord } from '../../local/lambda-service.js';
+import type { LocalStack } from '../../local/stack.js';
+import {
+  connect,
+  eventually,
+  type Frame,
+  refusedStatus,
+  startTestStack,
+  type TestClient,
+  urlFor,
+} from './helpers.js';
+
+let stack: LocalStack;
+let primary: string;
+let secondary: string;
+const clients: TestClient[] = [];
+
+const open = async (user: string, endpoint: string): Promise<TestClient> => {
+  const client = await connect(await urlFor(stack, endpoint, user));
+  clients.push(client);
+  return client;
+};
+const isMessage = (id: string) => (f: Frame) => f.type === 'message' && f.id === id;
+
+/** Message items of a room in one region's replica. */
+const storedIds = async (region: string, room: string): Promise<string[]> => {
+  const result = await stack.dynamoDb(region).send(
+    new QueryCommand({
+      TableName: stack.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+      ExpressionAttributeValues: { ':pk': { S: `ROOM#${room}` }, ':msg': { S: 'MSG#' } },
+      ConsistentRead: true,
+    }),
+  );
+  return (result.Items ?? []).map((item) => item.id?.S as string).sort();
+};
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  primary = stack.regions[0]?.name as string;
+  secondary = stack.regions[1]?.name as string;
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await stack?.stop();
+});
+
+describe('Local stack: stream failures', () => {
+  it('retries a failing stream batch, bisects it, sends the bad record to the DLQ, and the redrive replays it', async () => {
+    const alice = await open('alice', stack.endpoints.regions[primary] as string);
+    const bob = await open('bob', stack.endpoints.regions[secondary] as string);
+    await alice.request({ action: 'join', room: 'dlq-room' });
+    await bob.request({ action: 'join', room: 'dlq-room' });
+
+    const hasBad = (event: unknown): boolean =>
+      (
+        (event as { Records?: { dynamodb?: { NewImage?: Record<string, { S?: string }> } }[] }).Records ?? []
+      ).some((r) => r.dynamodb?.NewImage?.sk?.S?.startsWith('MSG#') && r.dynamodb.NewImage.id?.S === 'bad-1');
+    // The fault hook holds the fan-out until all three messages are in the replica, so they come
+    // in one batch, then fails every invocation that carries bad-1 as if the handler threw.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fanouts: { size: number; bad: boolean; ok: boolean }[] = [];
+    const off = stack.onInvocation((record: InvocationRecord) => {
+      if (record.region !== secondary || record.handler !== 'fanout') return;
+      const size = (record.event as { Records?: unknown[] }).Records?.length ?? 0;
+      fanouts.push({ size, bad: hasBad(record.event), ok: record.ok });
+    });
+    stack.setFault(secondary, 'fanout', async (event) => {
+      await gate;
+      if (hasBad(event)) throw new Error('injected fault');
+    });
+    try {
+      for (const id of ['good-1', 'bad-1', 'good-2']) {
+        expect(await alice.request({ action: 'send', room: 'dlq-room', id, body: id })).toMatchObject({
+          type: 'ack',
+        });
+      }
+      await eventually(async () => (await storedIds(secondary, 'dlq-room')).length === 3);
+      release();
+      await bob.next(isMessage('good-1'));
+      await bob.next(isMessage('good-2'));
+      const dlqUrl = Object.entries(stack.regions[1]?.queues ?? {}).find(([id]) =>
+        id.startsWith('FanOutDeadLetterQueue'),
+      )?.[1];
+      expect(dlqUrl).toBeDefined();
+      const sqs = stack.sqs();
+      const depth = async (): Promise<number> => {
+        const attributes = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: dlqUrl,
+            AttributeNames: ['ApproximateNumberOfMessages'],
+          }),
+        );
+        return Number(attributes.Attributes?.ApproximateNumberOfMessages);
+      };
+      await eventually(async () => (await depth()) === 1);
+
+      // A failed batch of several records was split until bad-1 was alone, then bad-1 alone was
+      // tried once and retried MaximumRetryAttempts (5) times before it went to the DLQ.
+      expect(fanouts.some((f) => f.bad && !f.ok && f.size > 1)).toBe(true);
+      expect(fanouts.filter((f) => f.bad && !f.ok && f.size === 1)).toHaveLength(6);
+      expect(bob.frames.some(isMessage('bad-1'))).toBe(false);
+
+      stack.setFault(secondary, 'fanout', undefined);
+      const result = await stack.invoke(secondary, 'redrive', { kind: 'stream' });
+      expect(result).toBeTruthy();
+      await bob.next(isMessage('bad-1'));
+      await eventually(async () => (await depth()) === 0);
+    } finally {
+      off();
+      release();
+      stack.setFault(secondary, 'fanout', undefined);
+    }
+  });
+});
+
+describe('Local stack: region outage', () => {
+  it('drops, refuses and fails over during an outage, then catches up with nothing lost', async () => {
+    const control = stack.endpoints.control;
+    const regionsDoc = async () =>
+      (await (await fetch(control)).json()) as {
+        routedTo: string;
+        regions: { name: string; state: string; replicationLagMs: number }[];
+      };
+    expect((await regionsDoc()).routedTo).toBe(primary);
+
+    const alice = await open('alice', stack.endpoints.global);
+    const joinedA = await alice.request({ action: 'join', room: 'outage-room' });
+    expect(joinedA).toMatchObject({ type: 'joined', members: [{ user: 'alice', region: primary }] });
+    const bob = await open('bob', stack.endpoints.regions[secondary] as string);
+    await bob.request({ action: 'join', room: 'outage-room' });
+    const before = await alice.request({ action: 'send', room: 'outage-room', id: 'o-0', body: 'before' });
+    await bob.next(isMessage('o-0'));
+
+    const aliceMembership = await stack.dynamoDb(primary).send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :m)',
+        ExpressionAttributeValues: { ':pk': { S: 'ROOM#outage-room' }, ':m': { S: `MEMBER#${primary}#` } },
+        ConsistentRead: true,
+      }),
+    );
+    const aliceKey = { pk: { S: 'ROOM#outage-room' }, sk: aliceMembership.Items?.[0]?.sk ?? { S: '' } };
+
+    // The outage: connections dropped with 1001, new ones refused, /health 503.
+    const response = await fetch(`${control}/${primary}/outage`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect((await alice.closed).code).toBe(1001);
+    expect((await fetch(`http://127.0.0.1:${stack.regions[0]?.port}/health`)).status).toBe(503);
+    expect(
+      await refusedStatus(await urlFor(stack, stack.endpoints.regions[primary] as string, 'carol')),
+    ).toBe(503);
+    expect((await regionsDoc()).regions.find((r) => r.name === primary)?.state).toBe('outage');
+    await eventually(async () => (await regionsDoc()).routedTo === secondary);
+
+    // Alice comes back through the global endpoint, now in the secondary, and resumes.
+    const alice2 = await open('alice', stack.endpoints.global);
+    const rejoined = await alice2.request({
+      action: 'join',
+      room: 'outage-room',
+      since: { [primary]: before.seq as number },
+    });
+    expect(rejoined.members).toEqual(expect.arrayContaining([{ user: 'alice', region: secondary }]));
+    for (const id of ['o-1', 'o-2', 'o-3']) {
+      expect(await bob.request({ action: 'send', room: 'outage-room', id, body: id })).toMatchObject({
+        origin: secondary,
+      });
+      await alice2.next(isMessage(id));
+    }
+
+    // No replication either way while the primary is down.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await storedIds(primary, 'outage-room')).toEqual(['o-0']);
+    const staleInSecondary = await stack
+      .dynamoDb(secondary)
+      .send(new GetItemCommand({ TableName: stack.tableName, Key: aliceKey, ConsistentRead: true }));
+    expect(staleInSecondary.Item).toBeDefined();
+
+    // Recovery: healthy again, replication catches up both ways, the global endpoint fails back.
+    expect((await fetch(`${control}/${primary}/outage`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${stack.regions[0]?.port}/health`)).status).toBe(200);
+    await eventually(async () => (await storedIds(primary, 'outage-room')).join() === 'o-0,o-1,o-2,o-3');
+    await eventually(async () => {
+      const item = await stack
+        .dynamoDb(secondary)
+        .send(new GetItemCommand({ TableName: stack.tableName, Key: aliceKey, ConsistentRead: true }));
+      return item.Item === undefined;
+    });
+    await eventually(async () => (await regionsDoc()).routedTo === primary);
+    const lag = (await regionsDoc()).regions.map((r) => r.replicationLagMs);
+    expect(lag.every((l) => typeof l === 'number' && l >= 0)).toBe(true);
+
+    // A client that saw nothing joins the recovered primary and gets every message, once, in order.
+    const dave = await open('dave', stack.endpoints.global);
+    const joined = await dave.request({ action: 'join', room: 'outage-room', since: {} });
+    expect(joined.cursor).toMatchObject({ [primary]: 1, [secondary]: 3 });
+    for (const id of ['o-0', 'o-1', 'o-2', 'o-3']) await dave.next(isMessage(id));
+    const seen = dave.frames.filter((f) => f.type === 'message').map((f) => f.id);
+    expect(seen.filter((id) => id !== 'o-0')).toEqual(['o-1', 'o-2', 'o-3']);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
