@@ -233,7 +233,8 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return {
       endpoint: endpoint.url,
       endpointIndex: this.#endpointIndex,
-      region: endpoint.region ?? this.#region,
+      // What the server said (joined.region) wins over what the endpoint was configured as.
+      region: this.#region ?? endpoint.region,
     };
   }
 
