@@ -144,7 +144,8 @@ export class RegionalStack extends Stack {
         ]),
       ),
     });
-    for (const fn of [functions.fanout, functions.delivery, functions.redrive, functions.health]) {
+    // Everything that posts to connections; the health check only reads the table.
+    for (const fn of [functions.fanout, functions.delivery, functions.redrive]) {
       this.webSocket.bindConnections(fn);
     }
     this.enableApiGatewayLogging();

@@ -420,5 +420,6 @@ describe('App: least-privilege IAM', () => {
     expect(actions).toContain('dynamodb:GetItem');
     expect(actions).not.toContain('dynamodb:PutItem');
     expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions).not.toContain('execute-api:ManageConnections');
   });
 });
