@@ -253,7 +253,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return [...(this.#rooms.get(room)?.members ?? [])];
   }
 
-  /** Starts connecting (only needed with `autoConnect: false`, or after `close`... which is final). */
+  /** Starts connecting; only needed with `autoConnect: false`. A closed client cannot reconnect. */
   public connect(): void {
     if (this.#closedByUser) throw new ConnectionClosedError('the client was closed');
     if (this.#state !== 'idle') return;
