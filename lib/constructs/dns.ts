@@ -75,15 +75,19 @@ export class Dns extends Construct {
       endpointType: apigwv2.EndpointType.REGIONAL,
       securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
     });
+    // Mapped under the stage's name, so a custom-domain URL has the same shape as the
+    // execute-api one: wss://<host>/<stage>.
     new apigwv2.ApiMapping(this, 'GlobalMapping', {
       api: props.webSocketApi,
       domainName: globalDomain,
       stage: props.stage,
+      apiMappingKey: props.stage.stageName,
     });
     new apigwv2.ApiMapping(this, 'RegionalMapping', {
       api: props.webSocketApi,
       domainName: regionalDomain,
       stage: props.stage,
+      apiMappingKey: props.stage.stageName,
     });
 
     this.healthCheck = new route53.HealthCheck(this, 'HealthCheck', {

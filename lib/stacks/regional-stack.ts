@@ -212,11 +212,11 @@ export class RegionalStack extends Stack {
         healthHost: this.health.host,
       });
       new CfnOutput(this, 'RegionalEndpoint', {
-        value: `wss://${regionalHostname(region, config.domain.domainName)}`,
+        value: `wss://${regionalHostname(region, config.domain.domainName)}/${config.stageName}`,
         description: "This region's own custom-domain endpoint",
       });
       new CfnOutput(this, 'GlobalEndpoint', {
-        value: `wss://${config.domain.domainName}`,
+        value: `wss://${config.domain.domainName}/${config.stageName}`,
         description: 'The global endpoint (Route 53 routes it to a healthy region)',
       });
     }

@@ -194,3 +194,10 @@ describe('Config: every bad value fails with the key, the value and what is allo
     );
   });
 });
+
+describe('Config: cdk.json', () => {
+  it('repeats the defaults, so the CLI and createApp() without context build the same app', async () => {
+    const { CDK_JSON_CONTEXT } = await import('./synth.js');
+    expect(parseConfig(read(CDK_JSON_CONTEXT))).toEqual(parseConfig(read({})));
+  });
+});

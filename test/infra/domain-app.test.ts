@@ -50,6 +50,7 @@ describe('App: custom domain', () => {
     for (const mapping of mappings) {
       expect(mapping.Properties.ApiId).toEqual({ Ref: webSocketApi });
       expect(mapping.Properties.Stage).toBe('prod');
+      expect(mapping.Properties.ApiMappingKey).toBe('prod');
       // The mapping names the stage by its name, so it must wait for the stage to exist.
       expect(mapping.DependsOn).toEqual([expect.stringMatching(/^WebSocketStage/)]);
     }
@@ -120,7 +121,7 @@ describe('App: custom domain', () => {
 
   it('outputs the global and regional endpoints', () => {
     const template = templateOf(failover, 'eu-west-1');
-    template.hasOutput('GlobalEndpoint', { Value: 'wss://chat.example.com' });
-    template.hasOutput('RegionalEndpoint', { Value: 'wss://eu-west-1.chat.example.com' });
+    template.hasOutput('GlobalEndpoint', { Value: 'wss://chat.example.com/prod' });
+    template.hasOutput('RegionalEndpoint', { Value: 'wss://eu-west-1.chat.example.com/prod' });
   });
 });

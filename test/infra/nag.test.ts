@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { createParleyApp } from '../../lib/app.js';
-import { CONFIGURATIONS, SKIP_BUNDLING } from './synth.js';
+import { CDK_JSON_CONTEXT, CONFIGURATIONS, SKIP_BUNDLING } from './synth.js';
 
 type Violation = ReturnType<AwsSolutionsChecks['validateScope']>['violations'][number];
 
@@ -22,7 +22,7 @@ function describeViolations(violations: Violation[]): string[] {
 
 describe('cdk-nag AwsSolutions', () => {
   describe.each(Object.entries(CONFIGURATIONS))('%s configuration', (_name, context) => {
-    const parley = createParleyApp({ context: { ...SKIP_BUNDLING, ...context } });
+    const parley = createParleyApp({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, ...context } });
 
     it.each([...parley.stacks.keys()])('%s: no unacknowledged errors (or warnings)', (region) => {
       const stack = parley.stacks.get(region);
@@ -41,7 +41,9 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('every acknowledgement gives a specific reason and sits below stack level', () => {
-    const parley = createParleyApp({ context: { ...SKIP_BUNDLING, ...CONFIGURATIONS.domain } });
+    const parley = createParleyApp({
+      context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, ...CONFIGURATIONS.domain },
+    });
     const acknowledgements: Array<{ path: string; id: string; reason: string; onStack: boolean }> = [];
     for (const construct of parley.app.node.findAll()) {
       for (const entry of construct.node.metadata) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createParleyApp, type ParleyApp } from '../../lib/app.js';
 import type { RegionalStack } from '../../lib/stacks/regional-stack.js';
@@ -33,9 +34,17 @@ export interface Synthesized extends ParleyApp {
   readonly templates: ReadonlyMap<string, Template>;
 }
 
-/** Creates the app with `context` (bundling skipped) and synthesizes every stack once. */
+/** `cdk.json`'s context, which the CDK CLI passes to the app: the tests see what `cdk synth` sees. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+/**
+ * Creates the app with `cdk.json`'s context overridden by `context` (as `-c` would), bundling
+ * skipped, and synthesizes every stack once.
+ */
 export function synth(context: Record<string, unknown> = {}): Synthesized {
-  const parley = createParleyApp({ context: { ...SKIP_BUNDLING, ...context } });
+  const parley = createParleyApp({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, ...context } });
   const templates = new Map<string, Template>();
   for (const [region, stack] of parley.stacks) templates.set(region, Template.fromStack(stack));
   return { ...parley, templates };
