@@ -1,38 +1,42 @@
 /**
- * Bundles the handlers the template declares (their `parley:entry` metadata) and the local Lambda
- * worker with esbuild, with the options the CDK app bundles them with for Lambda (ESM, Node 22,
- * minified, source maps, AWS SDK included), into `.local/build/`.
+ * Bundles handler entry files and the local Lambda worker with esbuild, with the options the CDK
+ * app bundles the handlers with for Lambda (ESM, Node 22, minified, source maps, AWS SDK
+ * included), into a directory under `.local/`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-/** The bundles made: handler name to file, and the worker's file. */
-export interface Bundles {
-  handlers: Record<string, string>;
-  worker: string;
+/** The bundles made: entry file (relative to the root) to bundle, and the worker's bundle. */
+export interface BundledEntries {
+  entries: Record<string, string>;
+  worker?: string;
 }
 
 // ESM bundles of CommonJS dependencies need `require`; the CDK app adds the same banner.
 const banner =
   "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
 
+/** The bundle file name of an entry: its path with separators flattened. */
+const bundleName = (entry: string): string =>
+  `handler-${entry.replace(/\.[cm]?ts$/, '').replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
 /**
- * Builds one bundle per handler name plus the worker.
+ * Builds one bundle per entry file plus the worker.
  *
  * @param root - repository root (entries are relative to it)
- * @param entries - handler name to entry file, e.g. `{ send: 'lambdas/handlers/send.ts' }`
+ * @param entries - entry files, e.g. `['lambdas/handlers/send.ts']`
  */
-export const bundleHandlers = async (
+export const bundleEntries = async (
   root: string,
-  entries: Record<string, string>,
+  entries: string[],
   outDir: string,
-): Promise<Bundles> => {
+): Promise<BundledEntries> => {
   mkdirSync(outDir, { recursive: true });
   const entryPoints: Record<string, string> = {
     'local-lambda-worker': join(root, 'local', 'lambda-worker.ts'),
   };
-  for (const [name, entry] of Object.entries(entries)) entryPoints[`handler-${name}`] = join(root, entry);
+  for (const entry of entries) entryPoints[bundleName(entry)] = join(root, entry);
   await build({
     entryPoints,
     outdir: outDir,
@@ -44,10 +48,10 @@ export const bundleHandlers = async (
     minify: true,
     sourcemap: true,
     banner: { js: banner },
-    logLevel: 'error',
+    logLevel: 'silent',
   });
-  const handlers = Object.fromEntries(
-    Object.keys(entries).map((name) => [name, join(outDir, `handler-${name}.mjs`)]),
-  );
-  return { handlers, worker: join(outDir, 'local-lambda-worker.mjs') };
+  return {
+    entries: Object.fromEntries(entries.map((entry) => [entry, join(outDir, `${bundleName(entry)}.mjs`)])),
+    worker: join(outDir, 'local-lambda-worker.mjs'),
+  };
 };

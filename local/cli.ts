@@ -14,9 +14,11 @@
  * | `--failure-threshold n` | `PARLEY_FAILURE_THRESHOLD` | 2 |
  * | `--log-level LEVEL` | `PARLEY_HANDLER_LOG_LEVEL` | the template's |
  * | `--verbose` | `PARLEY_VERBOSE=1` | handler logs go to `.local/logs/` |
+ * | `--no-synth-cache` | `PARLEY_SYNTH_CACHE=0` | the synthesis is reused while `bin/`, `lib/`, `cdk.json` are unchanged |
  * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
  */
 import { parseArgs } from 'node:util';
+import { killEnginesSync } from './engines.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
 
 const { values } = parseArgs({
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     'failure-threshold': { type: 'string' },
     'log-level': { type: 'string' },
     verbose: { type: 'boolean' },
+    'no-synth-cache': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -38,7 +41,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     'usage: npm start -- [--regions a,b] [--port 4510] [--region-ports 4511,4512] [--dynamodb-port n] [--sqs-port n]\n' +
-      '                    [--routing failover|latency] [--health-interval ms] [--failure-threshold n] [--log-level LEVEL] [--verbose]\n',
+      '                    [--routing failover|latency] [--health-interval ms] [--failure-threshold n] [--log-level LEVEL]\n' +
+      '                    [--verbose] [--no-synth-cache]\n',
   );
   process.exit(0);
 }
@@ -78,6 +82,7 @@ if (healthInterval !== undefined) options.healthIntervalMs = healthInterval;
 const threshold = int('--failure-threshold', values['failure-threshold'] ?? env.PARLEY_FAILURE_THRESHOLD);
 if (threshold !== undefined) options.failureThreshold = threshold;
 if (logLevel) options.handlerLogLevel = logLevel;
+if (values['no-synth-cache'] === true || env.PARLEY_SYNTH_CACHE === '0') options.synthCache = false;
 if (verbose) options.log = (line) => process.stdout.write(`${line}\n`);
 
 const started = Date.now();
@@ -91,6 +96,8 @@ const shutdown = async (signal: string): Promise<void> => {
   await stack?.stop();
   process.exit(0);
 };
+// Whatever ends the process (an error included), the Java engines end with it.
+process.on('exit', killEnginesSync);
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGHUP', () => void shutdown('SIGHUP'));

@@ -18,6 +18,22 @@ export interface Engine {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Every engine process started and not exited yet, for the last-resort kill on exit. */
+const running = new Set<ChildProcess>();
+const track = (child: ChildProcess): ChildProcess => {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+};
+
+/**
+ * Kills every engine process still running, synchronously: for `process.on('exit')`, where
+ * nothing asynchronous runs any more, so a crash never leaves Java processes behind.
+ */
+export const killEnginesSync = (): void => {
+  for (const child of running) child.kill('SIGKILL');
+};
+
 /** Kills a child process and waits for its exit, escalating to SIGKILL if it lingers. */
 export const stopChild = async (child: ChildProcess, graceMs = 3_000): Promise<void> => {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -66,7 +82,7 @@ const captureOutput = (child: ChildProcess): (() => string) => {
  * key and region, so each region's replica is a separate table reached by signing with that region.
  */
 export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Promise<Engine> => {
-  const child = spawnDynamoDbLocal({ port });
+  const child = track(spawnDynamoDbLocal({ port }));
   const output = captureOutput(child);
   const endpoint = `http://127.0.0.1:${port}`;
   // An unsigned request is answered (with an error) once the server listens: enough to know it is up.
@@ -109,16 +125,18 @@ export const startElasticMq = async (root: string, port: number, timeoutMs = 60_
       '',
     ].join('\n'),
   );
-  const child = spawnProcess(
-    'java',
-    [
-      `-Dconfig.file=${configFile}`,
-      '-Dlogback.configurationFile=none',
-      '-cp',
-      `${elasticMqLibDir(root)}/*`,
-      'org.elasticmq.server.Main',
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  const child = track(
+    spawnProcess(
+      'java',
+      [
+        `-Dconfig.file=${configFile}`,
+        '-Dlogback.configurationFile=none',
+        '-cp',
+        `${elasticMqLibDir(root)}/*`,
+        'org.elasticmq.server.Main',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   );
   const output = captureOutput(child);
   const endpoint = `http://127.0.0.1:${port}`;

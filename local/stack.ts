@@ -5,7 +5,7 @@
  * mappings and environment; a replicator plays global-table replication and a global endpoint
  * plays the Route 53 record. Used by `npm start` (`local/cli.ts`) and the end-to-end tests.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { bundleHandlers } from './bundle.js';
+import { type BundledEntries, bundleEntries } from './bundle.js';
 import { type Engine, startDynamoDbLocal, startElasticMq } from './engines.js';
 import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
 import { RegionGateway } from './gateway.js';
@@ -31,7 +31,7 @@ import {
 } from './lambda-service.js';
 import { Replicator } from './replicator.js';
 import { StreamReader } from './stream-reader.js';
-import { type SynthesizedApp, synthesizeApp } from './synth.js';
+import { type SynthesizedApp, synthesizeApp, synthesizeAppCached } from './synth.js';
 import { findTable, type RegionModel, readRegion, type TableModel } from './template.js';
 import { localJwtSecret, signLocalToken } from './token.js';
 
@@ -72,6 +72,8 @@ export interface LocalStackOptions {
   replicationPollIntervalMs?: number;
   /** `POWERTOOLS_LOG_LEVEL` of the handlers. @default the template's, else INFO */
   handlerLogLevel?: string;
+  /** Reuse the synthesis while the app's code and config are unchanged. @default true */
+  synthCache?: boolean;
   /** Where log lines go. @default `.local/logs/local-stack-<globalPort>.log` */
   log?: (line: string) => void;
   /** Progress messages while starting (the CLI prints them). */
@@ -240,6 +242,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         log(`stop: ${error instanceof Error ? error.message : String(error)}`),
       );
     }
+    log('[stack] stopped');
   };
 
   try {
@@ -258,7 +261,20 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         await running?.stop();
       });
     }
-    const synthesized: SynthesizedApp = await synthesizeApp(
+    // Bundling runs in esbuild's own process: start it on the handler entry files while the
+    // synthesis (synchronous, CPU-bound) runs here. The template stays the truth: an entry it
+    // declares outside this set is bundled after the synthesis.
+    const handlersDir = join(root, 'lambdas', 'handlers');
+    const speculativeEntries = existsSync(handlersDir)
+      ? readdirSync(handlersDir)
+          .filter((file) => file.endsWith('.ts'))
+          .map((file) => `lambdas/handlers/${file}`)
+      : [];
+    const speculative = bundleEntries(root, speculativeEntries, join(runDir, 'build')).catch(
+      (): BundledEntries => ({ entries: {} }),
+    );
+    const synthesize = options.synthCache === false ? synthesizeApp : synthesizeAppCached;
+    const synthesized: SynthesizedApp = await synthesize(
       root,
       options.context ?? {},
       join(runDir, 'cdk.out'),
@@ -276,7 +292,20 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     for (const model of Object.values(models))
       for (const fn of model.functions) entries[fn.handler] = fn.entry;
     progress(`bundling ${Object.keys(entries).length} handlers`);
-    const bundles = await bundleHandlers(root, entries, join(runDir, 'build'));
+    const bundled = await speculative;
+    const missing = Object.values(entries).filter((entry) => !bundled.entries[entry]);
+    const extra =
+      missing.length > 0 ? await bundleEntries(root, missing, join(runDir, 'build-extra')) : undefined;
+    const bundles = {
+      worker: bundled.worker ?? extra?.worker ?? '',
+      handlers: Object.fromEntries(
+        Object.entries(entries).map(([handler, entry]) => [
+          handler,
+          (bundled.entries[entry] ?? extra?.entries[entry]) as string,
+        ]),
+      ),
+    };
+    if (!bundles.worker) throw new Error('the local Lambda worker could not be bundled');
 
     const [dynamoDb, sqsEngine] = await Promise.all([dynamoDbStarting, sqsStarting]);
     const ddbClients: Record<string, DynamoDBClient> = {};

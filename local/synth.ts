@@ -2,7 +2,16 @@
  * Synthesizes the CDK app in-process (bundling skipped: the local stack bundles the handlers
  * itself) and returns each region's template, in the configured order, with the app's settings.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CfnTemplate } from './template.js';
@@ -69,4 +78,55 @@ export const synthesizeApp = async (
     stageName: parley.config.stageName,
     templates,
   };
+};
+
+/** Every file under `dir` (recursively), sorted, for hashing. */
+const filesUnder = (dir: string): string[] => {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? filesUnder(path) : [path];
+    });
+};
+
+/**
+ * The synthesis, cached under `.local/cache/` by a hash of everything it depends on: the app's
+ * code (`bin/`, `lib/`, and `lambdas/shared/`, which it imports), `cdk.json`, the locked
+ * dependency versions and the context overrides. Any change to those synthesizes again, so the
+ * cache never serves a template other than the one `cdk synth` would make.
+ */
+export const synthesizeAppCached = async (
+  root: string,
+  overrides: Record<string, unknown>,
+  outdir: string,
+): Promise<SynthesizedApp> => {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(overrides));
+  for (const file of [
+    ...['bin', 'lib', join('lambdas', 'shared')].flatMap((dir) => filesUnder(join(root, dir))),
+    join(root, 'cdk.json'),
+    join(root, 'package-lock.json'),
+  ]) {
+    if (!existsSync(file)) continue;
+    hash.update(file.slice(root.length));
+    hash.update(readFileSync(file));
+  }
+  const cacheDir = join(root, '.local', 'cache');
+  const cacheFile = join(cacheDir, `synth-${hash.digest('hex').slice(0, 32)}.json`);
+  if (existsSync(cacheFile)) {
+    try {
+      return JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedApp;
+    } catch {
+      // A torn cache file: synthesize again.
+    }
+  }
+  const synthesized = await synthesizeApp(root, overrides, outdir);
+  mkdirSync(cacheDir, { recursive: true });
+  const temporary = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(synthesized));
+  // Rename is atomic: a concurrent start never reads half a file.
+  renameSync(temporary, cacheFile);
+  return synthesized;
 };
