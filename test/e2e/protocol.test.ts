@@ -307,3 +307,36 @@ describe('Local stack: stale connections', () => {
     }
   });
 });
+
+describe('Local stack: the global endpoint', () => {
+  it('serves the web chat page, the regions document and local sign-in tokens', async () => {
+    const page = await fetch(stack.endpoints.web);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<html/i);
+
+    const doc = (await (await fetch(stack.endpoints.control)).json()) as {
+      primary: string;
+      regions: Record<string, unknown>[];
+    };
+    expect(doc.primary).toBe(primary);
+    expect(doc.regions.map((r) => r.name)).toEqual([primary, secondary]);
+    for (const region of doc.regions) {
+      expect(region).toMatchObject({
+        state: 'healthy',
+        endpoint: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/$/),
+      });
+      expect(region.health).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/);
+      expect(typeof region.replicationLagMs).toBe('number');
+    }
+
+    const issued = (await (await fetch(`${stack.endpoints.web}_local/token?user=zoe`)).json()) as {
+      token: string;
+    };
+    const zoe = await connect(`${stack.endpoints.global}?token=${issued.token}`);
+    clients.push(zoe);
+    const joined = await zoe.request({ action: 'join', room: 'web-room' });
+    expect(joined.members).toEqual([{ user: 'zoe', region: primary }]);
+    expect((await fetch(`${stack.endpoints.web}_local/token`)).status).toBe(400);
+  });
+});
