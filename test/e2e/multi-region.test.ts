@@ -45,7 +45,9 @@ const storedIds = async (region: string, room: string): Promise<string[]> => {
 };
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // One local member inline, the rest through the SQS delivery queue: this file plays the SQS
+  // mapping too.
+  stack = await startTestStack({ context: { fanoutInlineMax: 1 } });
   primary = stack.regions[0]?.name as string;
   secondary = stack.regions[1]?.name as string;
 });
@@ -123,6 +125,33 @@ describe('Local stack: stream failures', () => {
       off();
       release();
       stack.setFault(secondary, 'fanout', undefined);
+    }
+  });
+});
+
+describe('Local stack: the delivery queue', () => {
+  it('delivers to a room with more local members than FANOUT_INLINE_MAX through SQS', async () => {
+    const endpoint = stack.endpoints.regions[primary] as string;
+    const members = [
+      await open('quinn', endpoint),
+      await open('rita', endpoint),
+      await open('sam', endpoint),
+    ];
+    for (const member of members) await member.request({ action: 'join', room: 'queue-room' });
+    const deliveries: InvocationRecord[] = [];
+    const off = stack.onInvocation((record) => {
+      if (record.region === primary && record.handler === 'delivery') deliveries.push(record);
+    });
+    try {
+      await members[0]?.request({ action: 'send', room: 'queue-room', id: 'q-1', body: 'queued' });
+      for (const member of members) await member.next(isMessage('q-1'));
+      // The invocation is reported once the handler returns, just after its frames went out.
+      await eventually(async () => deliveries.some((d) => d.ok));
+      const record = (deliveries[0]?.event as { Records: Record<string, unknown>[] }).Records[0];
+      expect(record).toMatchObject({ eventSource: 'aws:sqs', awsRegion: primary });
+      expect(typeof record?.body).toBe('string');
+    } finally {
+      off();
     }
   });
 });
