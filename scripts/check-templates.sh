@@ -29,14 +29,15 @@ if [[ $# -gt 0 ]]; then order=("$@"); fi
 # cfn-lint comes from PyPI; install it on first use so a fresh machine works.
 cfn_lint=(cfn-lint)
 if ! command -v cfn-lint >/dev/null 2>&1; then
-  if ! python3 -m pip install --quiet --user cfn-lint 2>/dev/null; then
+  if python3 -m pip install --quiet cfn-lint; then
+    # pip may put the console script outside PATH (e.g. ~/.local/bin): run the module instead.
+    command -v cfn-lint >/dev/null 2>&1 ||
+      cfn_lint=(python3 -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())')
+  else
     # Distributions that mark the system Python as externally managed: use a private venv.
     python3 -m venv "$root/.local/cfn-lint-venv"
     "$root/.local/cfn-lint-venv/bin/pip" install --quiet cfn-lint
     cfn_lint=("$root/.local/cfn-lint-venv/bin/cfn-lint")
-  fi
-  if [[ ${cfn_lint[0]} == cfn-lint ]] && ! command -v cfn-lint >/dev/null 2>&1; then
-    cfn_lint=(python3 -m cfnlint)
   fi
 fi
 echo "cfn-lint $("${cfn_lint[@]}" --version 2>&1 | awk '{print $NF}')"
