@@ -24,6 +24,8 @@ export interface RegionControl {
   inOutage(region: string): boolean;
   replicationLagMs(region: string): number;
   issueToken(user: string): Promise<string>;
+  /** Runs a region's DLQ redrive handler with `input` (e.g. `{ kind: 'stream' }`). */
+  redrive(region: string, input: unknown): Promise<unknown>;
 }
 
 /** Options of {@link GlobalEndpoint}. */
@@ -248,6 +250,26 @@ export class GlobalEndpoint {
         200,
         this.regionsDocument().regions.find((r) => r.name === region),
       );
+    }
+    const redrive = /^\/_local\/regions\/([^/]+)\/redrive$/.exec(path);
+    if (redrive?.[1] && req.method === 'POST') {
+      const region = decodeURIComponent(redrive[1]);
+      if (!this.options.regions.some((r) => r.name === region))
+        return json(res, 404, { message: `unknown region ${region}` });
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      let input: unknown = {};
+      try {
+        input = text === '' ? {} : JSON.parse(text);
+      } catch {
+        return json(res, 400, { message: 'the body must be JSON, e.g. {"kind":"stream"}' });
+      }
+      try {
+        return json(res, 200, await this.options.control.redrive(region, input));
+      } catch (error) {
+        return json(res, 500, { message: error instanceof Error ? error.message : String(error) });
+      }
     }
     if (path === '/_local/token' && req.method === 'GET') {
       const user = url.searchParams.get('user') ?? '';

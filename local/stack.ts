@@ -605,6 +605,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         inOutage: (region) => outages.has(region),
         replicationLagMs: (region) => replicator.lagInto(region),
         issueToken: (user) => token(user),
+        redrive: (region, input) => {
+          const lambda = lambdas[region];
+          if (!lambda) throw new Error(`unknown region ${region}`);
+          return lambda.invoke('redrive', input);
+        },
       },
       root,
       log,

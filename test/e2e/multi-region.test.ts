@@ -117,7 +117,12 @@ describe('Local stack: stream failures', () => {
       expect(bob.frames.some(isMessage('bad-1'))).toBe(false);
 
       stack.setFault(secondary, 'fanout', undefined);
-      const result = await stack.invoke(secondary, 'redrive', { kind: 'stream' });
+      const redrive = await fetch(`${stack.endpoints.web}_local/regions/${secondary}/redrive`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'stream' }),
+      });
+      expect(redrive.status).toBe(200);
+      const result = await redrive.json();
       expect(result).toBeTruthy();
       await bob.next(isMessage('bad-1'));
       await eventually(async () => (await depth()) === 0);
