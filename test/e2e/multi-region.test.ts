@@ -152,7 +152,8 @@ describe('Local stack: the delivery queue', () => {
       for (const member of members) await member.next(isMessage('q-1'));
       // The invocation is reported once the handler returns, just after its frames went out.
       await eventually(async () => deliveries.some((d) => d.ok));
-      const record = (deliveries[0]?.event as { Records: Record<string, unknown>[] }).Records[0];
+      const event = deliveries[0]?.event as { Records?: Record<string, unknown>[] } | undefined;
+      const record = event?.Records?.[0];
       expect(record).toMatchObject({ eventSource: 'aws:sqs', awsRegion: primary });
       expect(typeof record?.body).toBe('string');
     } finally {
