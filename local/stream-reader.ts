@@ -25,6 +25,8 @@ interface ShardState {
   parent: string | undefined;
   iterator: string | undefined;
   closed: boolean;
+  /** The last sequence number read, to resume after an iterator expires (15 minutes unused). */
+  lastSequenceNumber: string | undefined;
 }
 
 /** One reader of one stream. */
@@ -65,7 +67,12 @@ export class StreamReader {
       );
       for (const shard of page.StreamDescription?.Shards ?? []) {
         if (shard.ShardId && !this.shards.has(shard.ShardId)) {
-          this.shards.set(shard.ShardId, { parent: shard.ParentShardId, iterator: undefined, closed: false });
+          this.shards.set(shard.ShardId, {
+            parent: shard.ParentShardId,
+            iterator: undefined,
+            closed: false,
+            lastSequenceNumber: undefined,
+          });
         }
       }
       exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
@@ -90,7 +97,9 @@ export class StreamReader {
           new GetShardIteratorCommand({
             StreamArn: this.streamArn,
             ShardId: shardId,
-            ShardIteratorType: 'TRIM_HORIZON',
+            ...(state.lastSequenceNumber
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: state.lastSequenceNumber }
+              : { ShardIteratorType: 'TRIM_HORIZON' }),
           }),
         );
         state.iterator = iterator.ShardIterator;
@@ -101,12 +110,21 @@ export class StreamReader {
       }
       // Drain the shard: GetRecords returns at most 1000 records or 1 MB per call.
       for (;;) {
-        const page: GetRecordsCommandOutput = await this.client.send(
-          new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }),
-        );
+        let page: GetRecordsCommandOutput;
+        try {
+          page = await this.client.send(
+            new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }),
+          );
+        } catch (error) {
+          // An iterator unused for 15 minutes (a long outage) expires: resume after the last record.
+          if ((error as { name?: string }).name !== 'ExpiredIteratorException') throw error;
+          state.iterator = undefined;
+          break;
+        }
         const now = Date.now();
         for (const record of page.Records ?? []) {
           this.buffer.push({ record, shardId, observedAt: now });
+          state.lastSequenceNumber = record.dynamodb?.SequenceNumber ?? state.lastSequenceNumber;
           this.lastSeen = now;
           arrived++;
         }
