@@ -138,7 +138,7 @@ describe('Local stack: actions and replies', () => {
     expect(refused).toMatchObject({ type: 'error', code: 'forbidden', action: 'send' });
   });
 
-  it('delivers across regions and resumes from a cursor in the other region', async () => {
+  it('delivers across regions, dedups a retry in the other region, and resumes from a cursor there', async () => {
     const erin = await open('erin', primary);
     const frank = await open('frank', secondary);
     await erin.request({ action: 'join', room: 'cross-room' });
@@ -156,6 +156,24 @@ describe('Local stack: actions and replies', () => {
       from: 'erin',
       body: 'from the primary',
     });
+    // A retry in the other region once the claim has replicated gets the first ack, and no message.
+    await eventually(async () => {
+      const claim = await stack.dynamoDb(secondary).send(
+        new GetItemCommand({
+          TableName: stack.tableName,
+          Key: { pk: { S: 'ROOM#cross-room' }, sk: { S: 'ID#c-1' } },
+          ConsistentRead: true,
+        }),
+      );
+      return claim.Item !== undefined;
+    });
+    const retried = await frank.request({
+      action: 'send',
+      room: 'cross-room',
+      id: 'c-1',
+      body: 'from the primary',
+    });
+    expect(retried).toMatchObject({ type: 'ack', origin: primary, seq: ack.seq, ts: ack.ts });
     const back = await frank.request({
       action: 'send',
       room: 'cross-room',
@@ -171,6 +189,8 @@ describe('Local stack: actions and replies', () => {
     expect(joined.cursor).toMatchObject({ [primary]: 1, [secondary]: 1 });
     await grace.next(isType('message', (f) => f.id === 'c-1'));
     await grace.next(isType('message', (f) => f.id === 'c-2'));
+    expect(erin.frames.filter((f) => f.type === 'message' && f.id === 'c-1')).toHaveLength(1);
+    expect(frank.frames.filter((f) => f.type === 'message' && f.id === 'c-1')).toHaveLength(1);
   });
 });
 
