@@ -2,7 +2,8 @@
  * `npm start` itself: prints the endpoints when ready, serves them, and on SIGTERM stops every
  * process it started (the Java engines included), leaving nothing running.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/stack.js';
 
@@ -13,16 +14,20 @@ afterAll(() => {
   if (child?.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
 });
 
-const childrenOf = (pid: number): number[] => {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return [];
-  }
-};
+/** Child pids of `pid`, from /proc (no dependency on `ps`). */
+const childrenOf = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .map(Number);
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
