@@ -1,11 +1,15 @@
 /**
  * `$connect`: stores the connection item (user from the authorizer context) with a TTL of
  * 2 h 10 min, API Gateway's maximum connection duration plus a margin. The authorizer already
- * refused bad tokens; a missing user here means a misconfigured route, answered 401.
+ * refused bad tokens; a missing user here means a misconfigured route, answered 401. A user at
+ * `MAX_CONNECTIONS_PER_USER` open connections (all regions) is refused with 429.
  */
 import middy from '@middy/core';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { limitsOf } from '../shared/env.js';
+import { registerUserConnection } from '../shared/limits.js';
 import { logger } from '../shared/logger.js';
+import { count, MetricName } from '../shared/metrics.js';
 import { putConnection } from '../shared/repository.js';
 import { baseMiddlewares } from '../shared/route.js';
 import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
@@ -17,12 +21,27 @@ export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise
     logger.warn('connect without an authorizer user', { connectionId: caller.connectionId });
     return { statusCode: 401 };
   }
+  const max = limitsOf(deps.config).maxConnectionsPerUser;
+  const registered = await registerUserConnection(deps.db, {
+    user: caller.user,
+    connectionId: caller.connectionId,
+    region: deps.region,
+    now: deps.now(),
+    max,
+  });
+  if (!registered) {
+    // 429 at the handshake: no WebSocket is opened, and the client can tell it from a bad token.
+    logger.info('connection refused: too many connections', { user: caller.user, max });
+    count(MetricName.ConnectionsRefused);
+    return { statusCode: 429 };
+  }
   await putConnection(deps.db, {
     connectionId: caller.connectionId,
     user: caller.user,
     region: deps.region,
     now: deps.now(),
   });
+  count(MetricName.ConnectionsOpened);
   return OK;
 };
 

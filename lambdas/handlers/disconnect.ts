@@ -7,6 +7,7 @@
 import middy from '@middy/core';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { logger } from '../shared/logger.js';
+import { count, MetricName } from '../shared/metrics.js';
 import { removeConnection } from '../shared/repository.js';
 import { announcePresence } from '../shared/rooms.js';
 import { baseMiddlewares } from '../shared/route.js';
@@ -16,6 +17,7 @@ import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/w
 export const disconnect = async (deps: HandlerDeps, event: WebSocketEvent): Promise<RouteResult> => {
   const caller = callerOf(event);
   const { rooms, user } = await removeConnection(deps.db, caller.connectionId, deps.region);
+  count(MetricName.ConnectionsClosed);
   const who = user ?? caller.user;
   if (who !== undefined) {
     await Promise.all(

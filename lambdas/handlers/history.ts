@@ -7,7 +7,7 @@ import { reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { HISTORY_LIMIT_DEFAULT, type HistoryFrame } from '../shared/protocol.js';
 import { historyPage, toMessageFrame } from '../shared/repository.js';
-import { requireMember } from '../shared/rooms.js';
+import { requireMember, requireRoomAccess } from '../shared/rooms.js';
 import { routeMiddlewares } from '../shared/route.js';
 import {
   type Caller,
@@ -21,6 +21,7 @@ import {
 /** Answers a history request. */
 export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryFrame): Promise<void> => {
   const { room } = frame;
+  requireRoomAccess(caller, room);
   await requireMember(deps, room, caller.connectionId);
   const items = await historyPage(deps.db, room, {
     limit: frame.limit ?? HISTORY_LIMIT_DEFAULT,

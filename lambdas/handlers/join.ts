@@ -1,5 +1,6 @@
 /**
- * `join {room, since?}`: writes both membership items, answers `joined {room, cursor, members}`,
+ * `join {room, since?}`: checks the token's room rules and the rooms-per-connection limit
+ * (`forbidden`), writes both membership items, answers `joined {room, cursor, members}`,
  * then replays what the caller missed (with `since`), then announces the caller to the room's
  * other members in this region.
  *
@@ -10,16 +11,20 @@
 import middy from '@middy/core';
 import { reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { limitsOf } from '../shared/env.js';
+import { ForbiddenError } from '../shared/errors.js';
+import { roomCount } from '../shared/limits.js';
 import type { JoinFrame } from '../shared/protocol.js';
 import {
   addMembership,
+  isMember,
   listMembers,
   messagesAfter,
   presenceOf,
   roomCursor,
   toMessageFrame,
 } from '../shared/repository.js';
-import { announcePresence, resolveUser } from '../shared/rooms.js';
+import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { routeMiddlewares } from '../shared/route.js';
 import {
   type Caller,
@@ -32,8 +37,18 @@ import {
 
 /** Joins a room. */
 export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame): Promise<void> => {
-  const user = await resolveUser(deps, caller);
   const { room } = frame;
+  requireRoomAccess(caller, room);
+  const user = await resolveUser(deps, caller);
+  // Rooms per connection: a re-join of a room already joined is always allowed. Two joins racing
+  // on one connection may both pass; the limit bounds abuse, it is not a quota.
+  const max = limitsOf(deps.config).maxRoomsPerConnection;
+  if (
+    !(await isMember(deps.db, room, caller.connectionId)) &&
+    (await roomCount(deps.db, caller.connectionId)) >= max
+  ) {
+    throw new ForbiddenError(`a connection may join at most ${max} rooms; leave one first`);
+  }
   await addMembership(deps.db, {
     room,
     connectionId: caller.connectionId,

@@ -4,7 +4,7 @@ import { reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import type { PresenceFrame } from '../shared/protocol.js';
 import { listMembers, presenceOf } from '../shared/repository.js';
-import { requireMember } from '../shared/rooms.js';
+import { requireMember, requireRoomAccess } from '../shared/rooms.js';
 import { routeMiddlewares } from '../shared/route.js';
 import {
   type Caller,
@@ -18,6 +18,7 @@ import {
 /** Answers a presence request. */
 export const presence = async (deps: HandlerDeps, caller: Caller, frame: PresenceFrame): Promise<void> => {
   const { room } = frame;
+  requireRoomAccess(caller, room);
   await requireMember(deps, room, caller.connectionId);
   const members = await listMembers(deps.db, room);
   await reply(deps, caller.connectionId, {

@@ -8,6 +8,9 @@
 import middy from '@middy/core';
 import { deliverToRoom, reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { limitsOf } from '../shared/env.js';
+import { RateLimitedError } from '../shared/errors.js';
+import { takeSendToken } from '../shared/limits.js';
 import { count, MetricName } from '../shared/metrics.js';
 import type { SendFrame } from '../shared/protocol.js';
 import {
@@ -17,7 +20,7 @@ import {
   storeMessageStrong,
   toMessageFrame,
 } from '../shared/repository.js';
-import { requireMember, resolveUser } from '../shared/rooms.js';
+import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { routeMiddlewares } from '../shared/route.js';
 import {
   type Caller,
@@ -31,7 +34,16 @@ import {
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
 export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame): Promise<SendOutcome> => {
   const { room, id } = frame;
+  requireRoomAccess(caller, room);
   await requireMember(deps, room, caller.connectionId);
+  // Checked after the membership so a refused send spends no token.
+  const limits = limitsOf(deps.config);
+  if (!(await takeSendToken(deps.db, caller.connectionId, limits, deps.now()))) {
+    count(MetricName.SendsRateLimited);
+    throw new RateLimitedError(
+      `at most ${limits.sendRatePerSecond} sends per second (bursts of ${limits.sendBurst}); retry later`,
+    );
+  }
   const from = await resolveUser(deps, caller);
   const store = deps.config.consistency === 'strong' ? storeMessageStrong : storeMessageEventual;
   const outcome = await store(

@@ -6,6 +6,9 @@
  * - `jwks`: RS256/ES256 against `JWKS_URL` (Cognito, Auth0, ...), with `JWT_ISSUER` and
  *   `JWT_AUDIENCE` enforced.
  *
+ * An optional `rooms` claim (an array of room patterns with `*`) is passed on in the context as
+ * JSON text and checked by the routes; a malformed one refuses the token.
+ *
  * Only the algorithms of the mode are accepted, so `alg: none` and algorithm confusion (an HS256
  * token signed with a public key) are refused; `exp` and `nbf` are enforced by `jwtVerify`.
  */
@@ -13,6 +16,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { optionalEnv, requireEnv } from './env.js';
 import { ConfigurationError } from './errors.js';
+import { parseRoomsClaim } from './limits.js';
 import { logger } from './logger.js';
 
 /** Authorizer settings. */
@@ -109,7 +113,8 @@ export interface AuthorizerResult {
     Version: '2012-10-17';
     Statement: { Action: string; Effect: 'Allow' | 'Deny'; Resource: string }[];
   };
-  context?: { user: string };
+  /** Authorizer context values must be strings, numbers or booleans: `rooms` is JSON text. */
+  context?: { user: string; rooms?: string };
 }
 
 const policy = (principalId: string, effect: 'Allow' | 'Deny', resource: string): AuthorizerResult => ({
@@ -142,5 +147,15 @@ export const authorize = async (event: AuthorizerEvent, verify: Verifier): Promi
     logger.info('token refused', { reason: 'sub must be 1-128 characters' });
     return policy('unauthorized', 'Deny', event.methodArn);
   }
-  return { ...policy(sub, 'Allow', event.methodArn), context: { user: sub } };
+  let rooms: string[] | undefined;
+  try {
+    rooms = parseRoomsClaim(payload.rooms);
+  } catch (error) {
+    logger.info('token refused', { reason: (error as Error).message });
+    return policy('unauthorized', 'Deny', event.methodArn);
+  }
+  return {
+    ...policy(sub, 'Allow', event.methodArn),
+    context: { user: sub, ...(rooms === undefined ? {} : { rooms: JSON.stringify(rooms) }) },
+  };
 };

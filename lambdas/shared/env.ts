@@ -60,7 +60,47 @@ export interface RuntimeConfig {
   fanoutInlineMax: number;
   /** The SQS delivery queue (`DELIVERY_QUEUE_URL`); optional so a misconfigured queue never blocks an ack. */
   deliveryQueueUrl: string | undefined;
+  /** Abuse limits; optional so callers that build a config by hand get {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits> | undefined;
 }
+
+/** Per-connection and per-user limits of the route handlers. */
+export interface Limits {
+  /** Sends refilled per second per connection (`SEND_RATE_PER_SECOND`, default 10). */
+  sendRatePerSecond: number;
+  /** Sends a connection may burst before the rate applies (`SEND_BURST`, default 20). */
+  sendBurst: number;
+  /** Rooms one connection may be in (`MAX_ROOMS_PER_CONNECTION`, default 50). */
+  maxRoomsPerConnection: number;
+  /** Open connections per user across all regions (`MAX_CONNECTIONS_PER_USER`, default 10). */
+  maxConnectionsPerUser: number;
+}
+
+/** The limits used when a variable is not set. */
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  sendRatePerSecond: 10,
+  sendBurst: 20,
+  maxRoomsPerConnection: 50,
+  maxConnectionsPerUser: 10,
+};
+
+/** The effective limits of a configuration (defaults for the unset ones). */
+export const limitsOf = (config: Pick<RuntimeConfig, 'limits'>): Limits => ({
+  ...DEFAULT_LIMITS,
+  ...config.limits,
+});
+
+/**
+ * Reads the limits from the environment.
+ *
+ * @throws ConfigurationError when a variable is set but not a positive integer.
+ */
+export const loadLimits = (): Limits => ({
+  sendRatePerSecond: intEnv('SEND_RATE_PER_SECOND', DEFAULT_LIMITS.sendRatePerSecond),
+  sendBurst: intEnv('SEND_BURST', DEFAULT_LIMITS.sendBurst),
+  maxRoomsPerConnection: intEnv('MAX_ROOMS_PER_CONNECTION', DEFAULT_LIMITS.maxRoomsPerConnection),
+  maxConnectionsPerUser: intEnv('MAX_CONNECTIONS_PER_USER', DEFAULT_LIMITS.maxConnectionsPerUser),
+});
 
 /**
  * Reads the runtime settings of the data-plane handlers.
@@ -82,5 +122,6 @@ export const loadRuntimeConfig = (): RuntimeConfig => {
     retentionDays: intEnv('MESSAGE_RETENTION_DAYS', 30),
     fanoutInlineMax: intEnv('FANOUT_INLINE_MAX', 100),
     deliveryQueueUrl: optionalEnv('DELIVERY_QUEUE_URL'),
+    limits: loadLimits(),
   };
 };

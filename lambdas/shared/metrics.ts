@@ -25,7 +25,26 @@ export const MetricName = {
   DeliveriesQueued: 'DeliveriesQueued',
   /** Frames refused with an `error` frame. */
   FramesRejected: 'FramesRejected',
+  /** Connections stored on `$connect`. */
+  ConnectionsOpened: 'ConnectionsOpened',
+  /** Connections removed on `$disconnect`. */
+  ConnectionsClosed: 'ConnectionsClosed',
+  /** `$connect`s refused by the connections-per-user limit. */
+  ConnectionsRefused: 'ConnectionsRefused',
+  /** Sends refused by the per-connection rate limit. */
+  SendsRateLimited: 'SendsRateLimited',
 } as const;
+
+/** Timing metrics (milliseconds). */
+export const TimingName = {
+  /** From a message's `ts` (accepted in its origin region) to its delivery by the stream fan-out. */
+  FanoutLatency: 'FanoutLatency',
+} as const;
+
+/** Records one timing in milliseconds (negative skew between clocks is recorded as 0). */
+export const timing = (name: (typeof TimingName)[keyof typeof TimingName], ms: number): void => {
+  metrics.addMetric(name, MetricUnit.Milliseconds, Math.max(0, ms));
+};
 
 /** Adds `value` to a count metric. */
 export const count = (name: (typeof MetricName)[keyof typeof MetricName], value = 1): void => {

@@ -51,6 +51,11 @@ export const keys = {
     pk: `CONN#${connectionId}`,
     sk: `ROOM#${room}`,
   }),
+  /** One per open connection of a user (the connections-per-user limit counts these). */
+  userConnection: (user: string, connectionId: string) => ({
+    pk: `USER#${user}`,
+    sk: `CONN#${connectionId}`,
+  }),
   counter: (room: string, origin: string) => ({ pk: `ROOM#${room}`, sk: `SEQ#${origin}` }),
   claim: (room: string, id: string) => ({ pk: `ROOM#${room}`, sk: `ID#${id}` }),
   message: (room: string, origin: string, seq: number) => ({
@@ -265,6 +270,11 @@ export const removeConnection = async (
   const memberRegion = connection?.region ?? region;
   await Promise.all(rooms.map((room) => removeMembership(db, { room, connectionId, region: memberRegion })));
   await db.client.send(new DeleteCommand({ TableName: db.table, Key: keys.connection(connectionId) }));
+  if (connection?.user !== undefined) {
+    await db.client.send(
+      new DeleteCommand({ TableName: db.table, Key: keys.userConnection(connection.user, connectionId) }),
+    );
+  }
   return { rooms, user: connection?.user };
 };
 

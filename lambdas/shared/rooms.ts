@@ -6,6 +6,7 @@
 import { deliverToRoom } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
+import { roomAllowed } from './limits.js';
 import type { PresenceReplyFrame } from './protocol.js';
 import { getConnection, isMember, listMembers } from './repository.js';
 import type { Caller } from './websocket.js';
@@ -21,6 +22,15 @@ export const resolveUser = async (deps: HandlerDeps, caller: Caller): Promise<st
   const connection = await getConnection(deps.db, caller.connectionId);
   if (connection === undefined) throw new UnauthorizedError('unknown connection; reconnect');
   return connection.user;
+};
+
+/**
+ * Refuses a caller whose token's `rooms` claim does not allow `room`.
+ *
+ * @throws ForbiddenError when no pattern matches.
+ */
+export const requireRoomAccess = (caller: Caller, room: string): void => {
+  if (!roomAllowed(caller.rooms, room)) throw new ForbiddenError(`your token does not allow room ${room}`);
 };
 
 /**

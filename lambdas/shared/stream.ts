@@ -8,6 +8,7 @@
 import { deliverToRoom } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { logger } from './logger.js';
+import { TimingName, timing } from './metrics.js';
 import type { PresenceReplyFrame } from './protocol.js';
 import { listMembers, type MessageItem, toMessageFrame } from './repository.js';
 
@@ -105,6 +106,9 @@ export const processStreamRecord = async (
   if (undelivered > 0) {
     logger.warn('fan-out record not fully delivered', { room, action, undelivered });
     throw new Error(`${undelivered} connection(s) of room ${room} could not be reached`);
+  }
+  if (action === 'message' && report.delivered.length > 0) {
+    timing(TimingName.FanoutLatency, deps.now() - Number(item.ts));
   }
   return action;
 };

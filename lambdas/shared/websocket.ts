@@ -52,15 +52,33 @@ export interface Caller {
   connectionId: string;
   /** The user from the authorizer context, when API Gateway passed it. */
   user: string | undefined;
+  /**
+   * Room patterns the token allows (its `rooms` claim), `undefined` when it has none (every room
+   * allowed). An unreadable value allows nothing rather than everything.
+   */
+  rooms?: string[] | undefined;
 }
+
+/** Reads the `rooms` patterns the authorizer serialized into its context (a JSON array text). */
+const roomsOf = (value: unknown): string[] | undefined => {
+  if (value === undefined || value === null) return undefined;
+  try {
+    const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? parsed : [];
+  } catch {
+    return [];
+  }
+};
 
 /** Reads the caller from an event. */
 export const callerOf = (event: WebSocketEvent): Caller => {
   const authorizer = event.requestContext.authorizer ?? undefined;
   const user = authorizer?.user ?? authorizer?.principalId;
+  const rooms = roomsOf(authorizer?.rooms);
   return {
     connectionId: event.requestContext.connectionId,
     user: typeof user === 'string' && user.length > 0 ? user : undefined,
+    ...(rooms === undefined ? {} : { rooms }),
   };
 };
 

@@ -8,7 +8,13 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -135,13 +141,14 @@ describe('Entry points', () => {
   it('connect stores the connection', async () => {
     // Prepare
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
 
     // Act
     const result = await connect(connectEvent('c-9', 'zoe'), lambdaContext());
 
     // Assess
     expect(result).toEqual({ statusCode: 200 });
-    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
+    expect(ddbMock.commandCalls(PutCommand)[1]?.args[0].input).toMatchObject({
       TableName: 'parley',
       Item: { pk: 'CONN#c-9', user: 'zoe', region: 'us-east-1' },
     });

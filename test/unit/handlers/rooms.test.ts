@@ -54,6 +54,7 @@ describe('Handler: connect', () => {
   it('stores the connection with its user, region and a 2 h 10 min TTL', async () => {
     // Prepare
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
 
     // Act
     const result = await connect(unitDeps(), connectEvent('c1', 'alice'));
@@ -61,6 +62,13 @@ describe('Handler: connect', () => {
     // Assess
     expect(result).toEqual({ statusCode: 200 });
     expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input.Item).toEqual({
+      pk: 'USER#alice',
+      sk: 'CONN#c1',
+      region: 'us-east-1',
+      connectedAt: NOW,
+      ttl: NOW / 1000 + CONNECTION_TTL_SECONDS,
+    });
+    expect(ddbMock.commandCalls(PutCommand)[1]?.args[0].input.Item).toEqual({
       pk: 'CONN#c1',
       sk: 'META',
       user: 'alice',
@@ -109,6 +117,8 @@ describe('Handler: join', () => {
       .resolvesOnce({ Items: [storedMessage('us-east-1', 2)], LastEvaluatedKey: { pk: 'ROOM#r', sk: 'x' } })
       .resolvesOnce({ Items: [storedMessage('us-east-1', 3)] });
     apiMock.on(PostToConnectionCommand).resolves({});
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock.on(QueryCommand, { Select: 'COUNT' }).resolves({ Count: 0 });
 
     // Act
     await join(unitDeps(), caller, { action: 'join', room: 'r', ref: 'j', since: { 'us-east-1': 1 } });

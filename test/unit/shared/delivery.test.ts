@@ -91,9 +91,10 @@ describe('Shared: delivery', () => {
         { pk: 'CONN#stale', sk: 'ROOM#r2' },
         { pk: 'ROOM#r2', sk: 'MEMBER#us-east-1#stale' },
         { pk: 'CONN#stale', sk: 'META' },
+        { pk: 'USER#u', sk: 'CONN#stale' },
       ]),
     );
-    expect(deleted).toHaveLength(5);
+    expect(deleted).toHaveLength(6);
   });
 
   it('retries throttling with backoff and full jitter, then succeeds', async () => {

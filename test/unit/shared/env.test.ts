@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { intEnv, loadRuntimeConfig, optionalEnv, requireEnv } from '../../../lambdas/shared/env.js';
+import {
+  DEFAULT_LIMITS,
+  intEnv,
+  limitsOf,
+  loadRuntimeConfig,
+  optionalEnv,
+  requireEnv,
+} from '../../../lambdas/shared/env.js';
 import { ConfigurationError } from '../../../lambdas/shared/errors.js';
 
 const saved = { ...process.env };
@@ -51,6 +58,10 @@ describe('Shared: env', () => {
       'MESSAGE_RETENTION_DAYS',
       'FANOUT_INLINE_MAX',
       'DELIVERY_QUEUE_URL',
+      'SEND_RATE_PER_SECOND',
+      'SEND_BURST',
+      'MAX_ROOMS_PER_CONNECTION',
+      'MAX_CONNECTIONS_PER_USER',
     ]) {
       delete process.env[name];
     }
@@ -67,7 +78,37 @@ describe('Shared: env', () => {
       retentionDays: 30,
       fanoutInlineMax: 100,
       deliveryQueueUrl: undefined,
+      limits: { sendRatePerSecond: 10, sendBurst: 20, maxRoomsPerConnection: 50, maxConnectionsPerUser: 10 },
     });
+  });
+
+  it('loadRuntimeConfig reads the limits and refuses a limit that is not a positive integer', () => {
+    // Prepare
+    process.env.TABLE_NAME = 'parley';
+    process.env.AWS_REGION = 'eu-west-1';
+    Object.assign(process.env, {
+      SEND_RATE_PER_SECOND: '2',
+      SEND_BURST: '5',
+      MAX_ROOMS_PER_CONNECTION: '3',
+      MAX_CONNECTIONS_PER_USER: '4',
+    });
+
+    // Act
+    const config = loadRuntimeConfig();
+
+    // Assess
+    expect(config.limits).toEqual({
+      sendRatePerSecond: 2,
+      sendBurst: 5,
+      maxRoomsPerConnection: 3,
+      maxConnectionsPerUser: 4,
+    });
+    expect(limitsOf({ limits: { sendBurst: 1 } })).toEqual({ ...DEFAULT_LIMITS, sendBurst: 1 });
+    process.env.MAX_ROOMS_PER_CONNECTION = '0';
+    expect(() => loadRuntimeConfig()).toThrow(/MAX_ROOMS_PER_CONNECTION must be a positive integer/);
+    process.env.MAX_ROOMS_PER_CONNECTION = '3';
+    process.env.SEND_RATE_PER_SECOND = 'fast';
+    expect(() => loadRuntimeConfig()).toThrow(/SEND_RATE_PER_SECOND must be a positive integer/);
   });
 
   it('loadRuntimeConfig refuses an unknown consistency and a missing table', () => {
