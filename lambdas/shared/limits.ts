@@ -61,11 +61,8 @@ export const takeSendToken = async (
     );
     if (result.Item === undefined) return true;
     const previous = result.Item.sendRefilledAt as number | undefined;
-    const level = bucketLevel(
-      { tokens: result.Item.sendTokens as number | undefined, refilledAt: previous },
-      limits,
-      now,
-    );
+    const tokens = result.Item.sendTokens as number | undefined;
+    const level = bucketLevel({ tokens, refilledAt: previous }, limits, now);
     if (level < 1) return false;
     try {
       await db.client.send(
@@ -73,15 +70,16 @@ export const takeSendToken = async (
           TableName: db.table,
           Key: keys.connection(connectionId),
           UpdateExpression: 'SET sendTokens = :tokens, sendRefilledAt = :now',
-          // Compare-and-set on the refill time: a concurrent send that spent a token first wins.
+          // Compare-and-set on both bucket fields: a concurrent send that spent a token first
+          // changed at least the level (the refill time alone may be equal within one ms).
           ConditionExpression:
             previous === undefined
               ? 'attribute_exists(pk) AND attribute_not_exists(sendRefilledAt)'
-              : 'attribute_exists(pk) AND sendRefilledAt = :previous',
+              : 'attribute_exists(pk) AND sendRefilledAt = :previous AND sendTokens = :previousTokens',
           ExpressionAttributeValues: {
             ':tokens': level - 1,
             ':now': Math.max(now, previous ?? now),
-            ...(previous === undefined ? {} : { ':previous': previous }),
+            ...(previous === undefined ? {} : { ':previous': previous, ':previousTokens': tokens }),
           },
         }),
       );
