@@ -84,6 +84,16 @@ describe('Handler: authorizer (hs256)', () => {
     expect(result.context).toBeUndefined();
   });
 
+  it('passes a rooms claim as JSON text and denies a malformed one', async () => {
+    // Act
+    const allowed = await authorize(authorizerEvent(await sign({ sub: 'alice', rooms: ['a-*'] })), hs256);
+    const denied = await authorize(authorizerEvent(await sign({ sub: 'alice', rooms: 'a-*' })), hs256);
+
+    // Assess
+    expect(allowed.context).toEqual({ user: 'alice', rooms: '["a-*"]' });
+    expect(denied.policyDocument.Statement[0]?.Effect).toBe('Deny');
+  });
+
   it('reads the secret from Secrets Manager once per container', async () => {
     // Prepare
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
@@ -187,6 +197,55 @@ describe('Handler: authorizer (jwks)', () => {
 
     // Assess
     expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
+  });
+
+  it.each([
+    [
+      'alg none',
+      async () =>
+        `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'c', iss: 'https://issuer.example', aud: 'parley' })}.`,
+    ],
+    [
+      'signed with a key not in the JWKS',
+      async () => {
+        const other = await generateKeyPair('RS256');
+        return new SignJWT({ sub: 'c', iss: 'https://issuer.example', aud: 'parley' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+          .sign(other.privateKey);
+      },
+    ],
+    ['expired', () => signRs({ sub: 'c', iss: 'https://issuer.example', aud: 'parley', exp: now() - 10 })],
+    [
+      'not yet valid (nbf in the future)',
+      () => signRs({ sub: 'c', iss: 'https://issuer.example', aud: 'parley', nbf: now() + 600 }),
+    ],
+    [
+      'signed with an algorithm outside RS256/ES256 (PS256)',
+      async () => {
+        const pss = await generateKeyPair('PS256');
+        return new SignJWT({ sub: 'c', iss: 'https://issuer.example', aud: 'parley' })
+          .setProtectedHeader({ alg: 'PS256', kid: 'rsa' })
+          .sign(pss.privateKey);
+      },
+    ],
+  ])('denies a jwks token that is %s', async (_name, makeToken) => {
+    // Act
+    const result = await authorize(authorizerEvent(await makeToken()), createVerifier(config, {}));
+
+    // Assess
+    expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
+    expect(result.context).toBeUndefined();
+  });
+
+  it('passes a rooms claim on as JSON text in the context', async () => {
+    // Prepare
+    const claims = { sub: 'c', iss: 'https://issuer.example', aud: 'parley', rooms: ['team-*', 'lobby'] };
+
+    // Act
+    const result = await authorize(authorizerEvent(await signRs(claims)), createVerifier(config, {}));
+
+    // Assess
+    expect(result.context).toEqual({ user: 'c', rooms: '["team-*","lobby"]' });
   });
 
   it('denies an HS256 token in jwks mode (no algorithm confusion)', async () => {

@@ -1,0 +1,150 @@
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bucketLevel,
+  parseRoomsClaim,
+  registerUserConnection,
+  roomAllowed,
+  takeSendToken,
+} from '../../../lambdas/shared/limits.js';
+import { callerOf } from '../../../lambdas/shared/websocket.js';
+import { routeEvent } from '../../helpers/events.js';
+import { NOW, unitDeps } from '../../helpers/unit-deps.js';
+
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const limits = { sendRatePerSecond: 2, sendBurst: 4 };
+const conditionFailed = Object.assign(new Error('condition'), { name: 'ConditionalCheckFailedException' });
+
+afterEach(() => {
+  ddbMock.reset();
+});
+
+describe('Shared: limits', () => {
+  it('bucketLevel starts full, refills at the rate and never exceeds the burst', () => {
+    // Act + Assess
+    expect(bucketLevel({}, limits, NOW)).toBe(4);
+    expect(bucketLevel({ tokens: 0, refilledAt: NOW }, limits, NOW + 500)).toBe(1);
+    expect(bucketLevel({ tokens: 1, refilledAt: NOW }, limits, NOW + 60_000)).toBe(4);
+    expect(bucketLevel({ tokens: 1, refilledAt: NOW }, limits, NOW - 1_000)).toBe(1);
+  });
+
+  it('takeSendToken spends a token with a conditional update on both bucket fields', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c', sendTokens: 1.5, sendRefilledAt: NOW - 100 } });
+    ddbMock.on(UpdateCommand).resolves({});
+
+    // Act
+    const taken = await takeSendToken(unitDeps().db, 'c', limits, NOW);
+
+    // Assess
+    expect(taken).toBe(true);
+    const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      'attribute_exists(pk) AND sendRefilledAt = :previous AND sendTokens = :previousTokens',
+    );
+    expect(input?.ExpressionAttributeValues).toEqual({
+      ':tokens': 0.7,
+      ':now': NOW,
+      ':previous': NOW - 100,
+      ':previousTokens': 1.5,
+    });
+  });
+
+  it('takeSendToken refuses an empty bucket without writing', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c', sendTokens: 0.2, sendRefilledAt: NOW } });
+
+    // Act + Assess
+    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(false);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('takeSendToken retries a lost compare-and-set and gives up after three', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c' } });
+    ddbMock.on(UpdateCommand).rejectsOnce(conditionFailed).resolves({});
+
+    // Act + Assess
+    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+    ddbMock.on(UpdateCommand).rejects(conditionFailed);
+    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(false);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(5);
+  });
+
+  it('takeSendToken does not limit a connection without an item (nothing to keep the bucket on)', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({});
+
+    // Act + Assess
+    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+  });
+
+  it('registerUserConnection counts live connections other than this one and refuses at the limit', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a' }, { sk: 'CONN#b' }] });
+
+    // Act
+    const refused = await registerUserConnection(unitDeps().db, {
+      user: 'u',
+      connectionId: 'c',
+      region: 'us-east-1',
+      now: NOW,
+      max: 2,
+    });
+    const allowed = await registerUserConnection(unitDeps().db, {
+      user: 'u',
+      connectionId: 'c',
+      region: 'us-east-1',
+      now: NOW,
+      max: 3,
+    });
+
+    // Assess
+    expect([refused, allowed]).toEqual([false, true]);
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      FilterExpression: '#ttl > :now',
+      ExpressionAttributeValues: { ':pk': 'USER#u', ':prefix': 'CONN#', ':now': NOW / 1000 },
+    });
+  });
+
+  it.each([
+    [['lobby'], 'lobby', true],
+    [['lobby'], 'lobby2', false],
+    [['team-*'], 'team-red', true],
+    [['team-*'], 'team-', true],
+    [['team-*'], 'xteam-red', false],
+    [['*'], 'anything', true],
+    [['a.b'], 'aXb', false],
+    [['org:*:chat'], 'org:42:chat', true],
+    [[], 'lobby', false],
+    [undefined, 'lobby', true],
+  ])('roomAllowed(%j, %s) is %s', (patterns, room, expected) => {
+    // Act + Assess
+    expect(roomAllowed(patterns, room)).toBe(expected);
+  });
+
+  it('parseRoomsClaim accepts an absent claim or an array of patterns and refuses anything else', () => {
+    // Act + Assess
+    expect(parseRoomsClaim(undefined)).toBeUndefined();
+    expect(parseRoomsClaim(['a', 'b-*'])).toEqual(['a', 'b-*']);
+    for (const bad of ['a', [1], ['a b'], [''], {}, Array.from({ length: 101 }, () => 'a')]) {
+      expect(() => parseRoomsClaim(bad)).toThrow(/rooms claim/);
+    }
+  });
+
+  it('callerOf reads the serialized rooms claim and allows nothing when it is unreadable', () => {
+    // Prepare
+    const event = routeEvent('ping', { action: 'ping' });
+    const withRooms = (rooms: unknown) => ({
+      ...event,
+      requestContext: { ...event.requestContext, authorizer: { user: 'alice', rooms } },
+    });
+
+    // Act + Assess
+    expect(callerOf(event).rooms).toBeUndefined();
+    expect(callerOf(withRooms('["a-*"]')).rooms).toEqual(['a-*']);
+    expect(callerOf(withRooms('{nope')).rooms).toEqual([]);
+    expect(callerOf(withRooms('[1]')).rooms).toEqual([]);
+  });
+});
