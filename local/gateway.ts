@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_GATEWAY_MAX_FRAME_BYTES } from '../lambdas/shared/protocol.js';
+import type { FaultController } from './faults.js';
 import type { LambdaService } from './lambda-service.js';
 import type { ApiModel, RouteModel, ThrottleModel } from './template.js';
 
@@ -33,6 +34,8 @@ export interface RegionGatewayOptions {
   idleTimeoutMs?: number;
   /** Maximum connection duration. @default API_GATEWAY_MAX_DURATION_MS */
   maxDurationMs?: number;
+  /** Injected `@connections` faults (429 throttling, 410 after a drop). */
+  faults?: Pick<FaultController, 'connections'>;
   log: (line: string) => void;
 }
 
@@ -219,6 +222,28 @@ export class RegionGateway {
         [...this.connections.values()].map((c) => this.closeConnection(c, CLOSE_GOING_AWAY, 'Going away')),
       );
     }
+  }
+
+  /**
+   * Drops connections the way a network failure does: the socket ends without a close frame (the
+   * client sees 1006) and `$disconnect` runs. `pick` chooses which of the open connections go.
+   * Resolves with the number dropped.
+   */
+  dropConnections(pick: (open: number) => number[]): number {
+    const open = [...this.connections.values()].filter((c) => !c.closing);
+    const chosen = pick(open.length);
+    for (const index of chosen) {
+      const conn = open[index];
+      if (conn) this.dropConnection(conn);
+    }
+    return chosen.length;
+  }
+
+  private dropConnection(conn: Connection): void {
+    if (conn.closing) return;
+    conn.closing = true;
+    conn.closeCode ??= 1006;
+    conn.socket.terminate();
   }
 
   /** Closes every connection and the server. */
@@ -587,7 +612,19 @@ export class RegionGateway {
             { 'x-amzn-ErrorType': 'PayloadTooLargeException' },
           );
         }
-        if (!conn || this.outage || !this.send(conn, body.toString('utf8'))) return gone();
+        const fault = conn && !this.outage ? this.options.faults?.connections(this.region) : undefined;
+        if (fault === 'throttle') {
+          return json(
+            res,
+            429,
+            { message: 'Too Many Requests' },
+            { 'x-amzn-ErrorType': 'LimitExceededException' },
+          );
+        }
+        // An injected 410 is made true first: the connection drops, then the post finds it gone.
+        if (fault === 'gone' && conn) this.dropConnection(conn);
+        if (!conn || this.outage || fault === 'gone' || !this.send(conn, body.toString('utf8')))
+          return gone();
         res.writeHead(200, { 'content-length': 0 });
         res.end();
         return;

@@ -26,6 +26,13 @@ export interface RegionControl {
   issueToken(user: string): Promise<string>;
   /** Runs a region's DLQ redrive handler with `input` (e.g. `{ kind: 'stream' }`). */
   redrive(region: string, input: unknown): Promise<unknown>;
+  /** Fault injection (`/_local/faults`); absent, the endpoint answers 404. */
+  faults?: {
+    /** Validates and applies a `POST /_local/faults` body; throws on a bad one. */
+    inject(request: never): Promise<unknown>;
+    clear(): void;
+    current(): unknown;
+  };
 }
 
 /** Options of {@link GlobalEndpoint}. */
@@ -269,6 +276,28 @@ export class GlobalEndpoint {
         return json(res, 200, await this.options.control.redrive(region, input));
       } catch (error) {
         return json(res, 500, { message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    if (path === '/_local/faults' && this.options.control.faults) {
+      const faults = this.options.control.faults;
+      if (req.method === 'GET') return json(res, 200, faults.current());
+      if (req.method === 'DELETE') {
+        faults.clear();
+        return json(res, 200, faults.current());
+      }
+      if (req.method !== 'POST') return json(res, 405, { message: 'use GET, POST or DELETE' });
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      let input: unknown;
+      try {
+        input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      } catch {
+        return json(res, 400, { message: 'the body must be JSON' });
+      }
+      try {
+        return json(res, 200, await faults.inject(input as never));
+      } catch (error) {
+        return json(res, 400, { message: error instanceof Error ? error.message : String(error) });
       }
     }
     if (path === '/_local/token' && req.method === 'GET') {

@@ -61,6 +61,11 @@ export interface LambdaServiceOptions {
   bundles: Record<string, string>;
   /** Where the handlers' logs go. */
   log: (line: string) => void;
+  /**
+   * Injected crashes: asked once per invocation; `before` fails it without running the handler,
+   * `after` runs the handler and then fails the invocation (its work done, its result lost).
+   */
+  crash?: (handler: string) => 'before' | 'after' | undefined;
 }
 
 /**
@@ -178,6 +183,10 @@ export class LambdaService {
           );
         }
       }
+      const crash = this.options.crash?.(handler);
+      if (crash === 'before') {
+        throw new LambdaInvokeError(handler, 'Runtime.ExitError', 'injected crash before the handler ran');
+      }
       const id = this.nextId++;
       const result = await new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -206,6 +215,9 @@ export class LambdaService {
         };
         worker.postMessage(request);
       });
+      if (crash === 'after') {
+        throw new LambdaInvokeError(handler, 'Runtime.ExitError', 'injected crash after the handler ran');
+      }
       notify(true);
       return result;
     } catch (error) {

@@ -54,6 +54,10 @@ export interface ReplicatorOptions {
   /** Whether a region is in a simulated outage. */
   isDown: (region: string) => boolean;
   pollIntervalMs?: number;
+  /** Injected delay of a link (ms): a write is applied no sooner than this after it was seen. */
+  delayMs?: (source: string, target: string) => number;
+  /** Injected pause: while true no link applies anything (nothing is dropped). */
+  paused?: () => boolean;
   log: (line: string) => void;
 }
 
@@ -194,11 +198,15 @@ export class Replicator {
         }
         for (const link of this.links) {
           if (link.source !== source) continue;
-          // An outage on either side holds the link; its queue keeps everything for the catch-up.
+          // An outage on either side (or an injected pause) holds the link; its queue keeps
+          // everything for the catch-up. An injected delay holds each write until it is old enough.
+          const delayMs = this.options.delayMs?.(link.source, link.target) ?? 0;
           while (
             link.queue[0] &&
             !this.options.isDown(link.source) &&
             !this.options.isDown(link.target) &&
+            !(this.options.paused?.() ?? false) &&
+            Date.now() - link.queue[0].observedAt >= delayMs &&
             !this.stopped
           ) {
             const entry = link.queue[0];

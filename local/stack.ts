@@ -20,6 +20,14 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { type BundledEntries, bundleEntries } from './bundle.js';
 import { type Engine, startDynamoDbLocal, startElasticMq } from './engines.js';
 import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
+import {
+  DynamoDbProxy,
+  FaultController,
+  type FaultCounts,
+  type FaultRequest,
+  type FaultSettings,
+  faultRequestSchema,
+} from './faults.js';
 import { RegionGateway } from './gateway.js';
 import { GlobalEndpoint } from './global-endpoint.js';
 import { type LocalResolver, resolveToString, UnresolvedIntrinsicError } from './intrinsics.js';
@@ -103,6 +111,8 @@ export interface LocalStack {
     regions: Record<string, string>;
     control: string;
     dynamoDb: string;
+    /** The fault-injecting proxy in front of DynamoDB Local that the handlers call. */
+    dynamoDbProxy: string;
     sqs: string;
   };
   regions: LocalRegion[];
@@ -125,6 +135,17 @@ export interface LocalStack {
   replicationLagMs(region: string): number;
   /** Signs a local token. */
   token(user: string, expiresInSeconds?: number): Promise<string>;
+  /**
+   * Sets standing faults (each kind given replaces that kind) and runs a one-shot `drop`; the
+   * same as `POST /_local/faults`. Resolves with the faults now standing and the connections dropped.
+   */
+  injectFaults(request: FaultRequest): Promise<{ faults: FaultSettings; dropped: number }>;
+  /** Removes every standing fault (`DELETE /_local/faults`). */
+  clearFaults(): void;
+  /** The faults injected so far, by kind. */
+  faultCounts(): FaultCounts;
+  /** `eventual`, or `strong` (every region's handlers read and write the primary region's table). */
+  consistency: 'eventual' | 'strong';
   /** Stops everything the stack started; idempotent. */
   stop(): Promise<void>;
 }
@@ -310,6 +331,26 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     if (!bundles.worker) throw new Error('the local Lambda worker could not be bundled');
 
     const [dynamoDb, sqsEngine] = await Promise.all([dynamoDbStarting, sqsStarting]);
+    // Strong mode: the template's handlers run with CONSISTENCY=strong.
+    const consistency: 'eventual' | 'strong' = Object.values(models).some((model) =>
+      model.functions.some((fn) => fn.environment.CONSISTENCY === 'strong'),
+    )
+      ? 'strong'
+      : 'eventual';
+    const primaryRegion = regions[0] as string;
+    // The handlers reach DynamoDB through the fault proxy; the stack's own clients (replication,
+    // stream readers, tests) go straight to DynamoDB Local. In strong mode the proxy routes every
+    // region's calls to the primary region's table: one state, so every conditional write sees
+    // every other region's writes at once (what multi-Region strong consistency guarantees).
+    const faults = new FaultController();
+    const dynamoDbProxy = new DynamoDbProxy({
+      target: dynamoDb.endpoint,
+      faults,
+      ...(consistency === 'strong' ? { routeRegion: () => primaryRegion } : {}),
+      log,
+    });
+    await dynamoDbProxy.listen();
+    cleanups.push(() => dynamoDbProxy.close());
     const ddbClients: Record<string, DynamoDBClient> = {};
     const streamsClients: Record<string, DynamoDBStreamsClient> = {};
     for (const region of regions) {
@@ -493,7 +534,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           AWS_DEFAULT_REGION: region,
           AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-          AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamoDbProxy.endpoint,
           AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoDb.endpoint,
           AWS_ENDPOINT_URL_SQS: sqsEngine.endpoint,
           AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
@@ -503,6 +544,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         workerFile: bundles.worker,
         bundles: bundles.handlers,
         log,
+        crash: (handler) => faults.crash(region, handler),
       });
       lambdas[region] = lambda;
       cleanups.push(() => lambda.stop());
@@ -515,6 +557,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           lambda,
           ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
           ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
+          faults,
           log,
         });
       }
@@ -573,6 +616,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ),
       isDown: (region) => outages.has(region),
       pollIntervalMs: options.replicationPollIntervalMs ?? 100,
+      delayMs: (source, target) => faults.replicationDelayMs(source, target),
+      paused: () => faults.replicationPaused(),
       log,
     });
     replicator.start();
@@ -589,6 +634,27 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       else outages.delete(region);
       await gateways[region]?.setOutage(outage);
       log(`[${region}] outage ${outage ? 'started' : 'ended'}`);
+    };
+    const injectFaults = async (
+      request: FaultRequest,
+    ): Promise<{ faults: FaultSettings; dropped: number }> => {
+      const { drop, ...standing } = faultRequestSchema.parse(request);
+      if (drop?.region !== undefined && !regions.includes(drop.region))
+        throw new Error(`unknown region ${drop.region}`);
+      faults.set(standing);
+      let dropped = 0;
+      if (drop) {
+        for (const [region, gateway] of Object.entries(gateways)) {
+          if (drop.region !== undefined && drop.region !== region) continue;
+          dropped += gateway.dropConnections((open) => faults.pick(open, drop));
+        }
+      }
+      log(`[faults] ${JSON.stringify(request)} (dropped ${dropped})`);
+      return { faults: faults.current(), dropped };
+    };
+    const clearFaults = (): void => {
+      faults.clear();
+      log('[faults] cleared');
     };
     const token = (user: string, expiresInSeconds?: number): Promise<string> =>
       signLocalToken(user, {
@@ -607,6 +673,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         inOutage: (region) => outages.has(region),
         replicationLagMs: (region) => replicator.lagInto(region),
         issueToken: (user) => token(user),
+        faults: {
+          inject: injectFaults,
+          clear: clearFaults,
+          current: () => ({ faults: faults.current(), counts: { ...faults.counts } }),
+        },
         redrive: (region, input) => {
           const lambda = lambdas[region];
           if (!lambda) throw new Error(`unknown region ${region}`);
@@ -633,6 +704,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         regions: Object.fromEntries(localRegions.map((r) => [r.name, r.endpoint])),
         control: `http://127.0.0.1:${globalPort}/_local/regions`,
         dynamoDb: dynamoDb.endpoint,
+        dynamoDbProxy: dynamoDbProxy.endpoint,
         sqs: sqsEngine.endpoint,
       },
       regions: localRegions,
@@ -655,6 +727,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       replicationIdle: () => replicator.idle(),
       replicationLagMs: (region) => replicator.lagInto(region),
       token,
+      injectFaults,
+      clearFaults,
+      faultCounts: () => ({ ...faults.counts }),
+      consistency,
       stop,
     };
   } catch (error) {
