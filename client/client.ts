@@ -88,6 +88,10 @@ interface PendingSend {
   timer: unknown;
   /** The connection generation it was last transmitted on (resent on a newer one). */
   sentOn: number;
+  /** Times the server answered `rate_limited` or `internal`; each retry waits longer. */
+  rateLimited: number;
+  /** The pending retry after such an answer. */
+  retryTimer: unknown;
 }
 
 /** A leave, history or presence request waiting for its reply; resent on a new connection. */
@@ -118,6 +122,10 @@ interface RoomEntry {
   /** A resume replay in progress: its target cursor and how many messages it delivered so far. */
   replay: { target: Record<string, number>; count: number; reason: 'reconnect' | 'gap' } | undefined;
   gapTimer: unknown;
+  /** Joins answered `internal` or `rate_limited` in a row; each retry waits longer. */
+  joinRetries: number;
+  /** The pending retry of such a join. */
+  joinRetryTimer: unknown;
 }
 
 /** What a ref in flight on the current connection stands for. */
@@ -126,6 +134,13 @@ type Inflight =
   | { kind: 'request'; request: PendingRequest }
   | { kind: 'join'; room: string }
   | { kind: 'ping' };
+
+/** Errors worth retrying: the same frame may well succeed a moment later. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['internal', 'rate_limited']);
+/** A retried send or join waits at least this long (the server's send bucket refills 10 tokens a second). */
+const RETRY_FLOOR_MS = 100;
+/** Backoff of retried sends and joins: full jitter up to 400 ms, doubling to 5 s. */
+const RETRY_BACKOFF = { initialMs: 400, maxMs: 5_000 };
 
 const sendKey = (room: string, id: string): string => `${room}\u0000${id}`;
 
@@ -162,6 +177,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       | 'failoverAfter'
       | 'preferredRetryMs'
       | 'gapTimeoutMs'
+      | 'retryTransientSends'
       | 'maxBodyBytes'
     >
   >;
@@ -217,6 +233,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       failoverAfter: Math.max(1, options.failoverAfter ?? 2),
       preferredRetryMs: options.preferredRetryMs ?? 60_000,
       gapTimeoutMs: options.gapTimeoutMs ?? 3_000,
+      retryTransientSends: options.retryTransientSends ?? true,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
     if (options.autoConnect ?? true) this.connect();
@@ -314,6 +331,8 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         joinTimer: undefined,
         replay: undefined,
         gapTimer: undefined,
+        joinRetries: 0,
+        joinRetryTimer: undefined,
       };
       this.#rooms.set(room, entry);
       this.#armJoinTimer(entry);
@@ -390,9 +409,21 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       resolve = res;
       reject = rej;
     });
-    const pending: PendingSend = { room, id, body, promise, resolve, reject, timer: undefined, sentOn: 0 };
+    const pending: PendingSend = {
+      room,
+      id,
+      body,
+      promise,
+      resolve,
+      reject,
+      timer: undefined,
+      sentOn: 0,
+      rateLimited: 0,
+      retryTimer: undefined,
+    };
     pending.timer = this.#timers.setTimeout(() => {
       this.#sends.delete(key);
+      this.#timers.clearTimeout(pending.retryTimer);
       reject(
         new SendTimeoutError(
           `send ${id} to ${room} was not acknowledged within ${this.#options.sendTimeoutMs} ms`,
@@ -451,6 +482,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
     for (const pending of this.#sends.values()) {
       this.#timers.clearTimeout(pending.timer);
+      this.#timers.clearTimeout(pending.retryTimer);
       pending.reject(
         new ConnectionClosedError(reason, { room: pending.room, id: pending.id, action: 'send' }),
       );
@@ -906,6 +938,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         if (pending === undefined) return;
         this.#sends.delete(key);
         this.#timers.clearTimeout(pending.timer);
+        this.#timers.clearTimeout(pending.retryTimer);
         pending.resolve({
           room: frame.room,
           id: frame.id,
@@ -949,6 +982,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     if (inflight !== undefined && (inflight.kind !== 'join' || frame.ref !== entry.joinRef)) return;
     entry.joinRef = undefined;
     entry.joinedOnConnection = true;
+    entry.joinRetries = 0;
     entry.members = [...frame.members];
     const region = frame.region;
     if (region !== undefined) this.#region = region;
@@ -1060,8 +1094,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       case 'send': {
         const pending = this.#sends.get(inflight.key);
         if (pending === undefined) return;
+        // Both are transient, and a retry with the same id is safe (stored at most once).
+        if (TRANSIENT_CODES.has(frame.code) && this.#options.retryTransientSends) {
+          this.#retryLater(pending);
+          return;
+        }
         this.#sends.delete(inflight.key);
         this.#timers.clearTimeout(pending.timer);
+        this.#timers.clearTimeout(pending.retryTimer);
         pending.reject(errorFromFrame(frame, { room: pending.room, id: pending.id }));
         return;
       }
@@ -1073,7 +1113,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       case 'join': {
         const entry = this.#rooms.get(inflight.room);
         const error = errorFromFrame(frame, { room: inflight.room });
-        if (entry === undefined) return;
+        if (entry === undefined || frame.ref !== entry.joinRef) return;
+        // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
+        // waiting for it): join again after a backoff. Callers of join() are still bounded by
+        // requestTimeoutMs.
+        if (TRANSIENT_CODES.has(frame.code)) {
+          this.#rejoinLater(entry);
+          return;
+        }
         if (entry.waiters.length === 0) this.emit('error', error);
         this.#dropRoom(entry, error);
         return;
@@ -1083,12 +1130,47 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
   }
 
+  /**
+   * Sends a send answered `rate_limited` or `internal` again after a backoff with full jitter.
+   * Safe: the retry carries the same id, so the server stores it at most once and answers a
+   * repeat with the first ack. A reconnect before the timer fires resends it anyway.
+   */
+  #retryLater(pending: PendingSend): void {
+    const generation = this.#generation;
+    const delay = RETRY_FLOOR_MS + fullJitterDelay(pending.rateLimited, RETRY_BACKOFF, this.#random);
+    pending.rateLimited += 1;
+    this.#timers.clearTimeout(pending.retryTimer);
+    pending.retryTimer = this.#timers.setTimeout(() => {
+      pending.retryTimer = undefined;
+      if (this.#sends.get(sendKey(pending.room, pending.id)) !== pending) return;
+      if (this.#generation !== generation || !this.#canTransmit(pending.room)) return;
+      this.#transmitSend(pending);
+    }, delay);
+  }
+
+  /** Joins a room again after a backoff with full jitter, on the same connection only. */
+  #rejoinLater(entry: RoomEntry): void {
+    const generation = this.#generation;
+    const resume = entry.resumeReason;
+    entry.joinRef = undefined;
+    const delay = RETRY_FLOOR_MS + fullJitterDelay(entry.joinRetries, RETRY_BACKOFF, this.#random);
+    entry.joinRetries += 1;
+    this.#timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = this.#timers.setTimeout(() => {
+      entry.joinRetryTimer = undefined;
+      // A new connection rejoins every room itself.
+      if (this.#rooms.get(entry.room) !== entry || this.#generation !== generation || !this.#isOpen()) return;
+      this.#sendJoin(entry, entry.stream.initialized ? (resume ?? 'reconnect') : undefined);
+    }, delay);
+  }
+
   /** Forgets a room: rejects its join waiters and stops its timers. */
   #dropRoom(entry: RoomEntry, error: ParleyError): void {
     if (this.#rooms.get(entry.room) === entry) this.#rooms.delete(entry.room);
     if (entry.joinRef !== undefined) this.#inflight.delete(entry.joinRef);
     this.#timers.clearTimeout(entry.joinTimer);
     this.#timers.clearTimeout(entry.gapTimer);
+    this.#timers.clearTimeout(entry.joinRetryTimer);
     const waiters = entry.waiters;
     entry.waiters = [];
     for (const waiter of waiters) waiter.reject(error);

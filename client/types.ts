@@ -104,6 +104,13 @@ export interface ParleyClientOptions {
    */
   gapTimeoutMs?: number;
   /**
+   * Retry a send the server answered `rate_limited` or `internal` (same id, so it is stored at
+   * most once; after a backoff with full jitter) until it is acknowledged or `sendTimeoutMs`
+   * passes, instead of rejecting it at once.
+   * @default true
+   */
+  retryTransientSends?: boolean;
+  /**
    * Largest serialized body accepted locally (the server enforces its own limit too).
    * @default 16384
    */

@@ -294,6 +294,9 @@ describe('Client: rooms, sends and delivery', () => {
   describe('errors', () => {
     it.each(ERROR_CODES)('maps the %s error code to its typed error', async (code) => {
       // Prepare
+      harness.client.close();
+      harness = createHarness({ pingIntervalMs: 3_600_000, retryTransientSends: false });
+      socket = await openNext();
       await joinRoom(harness, socket, 'lobby');
       const sent = harness.client.send('lobby', 'x', { id: 'e' });
       const frame = socket.take('send');
@@ -314,6 +317,38 @@ describe('Client: rooms, sends and delivery', () => {
         id: 'e',
       });
     });
+
+    it.each(['rate_limited', 'internal'] as const)(
+      'retries a send answered %s with the same id after a backoff, and settles it once',
+      async (code) => {
+        // Prepare
+        await joinRoom(harness, socket, 'lobby');
+        const sent = harness.client.send('lobby', 'x', { id: 'busy' });
+        const first = socket.take('send');
+
+        // Act
+        socket.reply({
+          type: 'error',
+          code,
+          message: 'try again',
+          ref: first.ref,
+          action: 'send',
+        });
+        await vi.advanceTimersByTimeAsync(299);
+        expect(socket.framesOf('send')).toHaveLength(1);
+        // 100 ms floor + full jitter of 400 ms with random 0.5.
+        await vi.advanceTimersByTimeAsync(1);
+        const retry = socket.take('send');
+        socket.reply({ type: 'ack', room: 'lobby', id: 'busy', origin: 'a', seq: 1, ts: 1, ref: retry.ref });
+
+        // Assess
+        expect(retry).toMatchObject({ action: 'send', room: 'lobby', id: 'busy', body: 'x' });
+        expect(retry.ref).not.toBe(first.ref);
+        await expect(sent).resolves.toEqual({ room: 'lobby', id: 'busy', origin: 'a', seq: 1, ts: 1 });
+        await vi.advanceTimersByTimeAsync(10_000);
+        expect(socket.framesOf('send')).toHaveLength(2);
+      },
+    );
 
     it('emits an error without a ref as an error event', () => {
       // Act
