@@ -18,6 +18,7 @@ import {
   fetchRegions,
   fetchToken,
   pageWebSocketUrl,
+  preferredRegionOf,
   type RegionsDocument,
 } from './local-api.js';
 
@@ -121,13 +122,14 @@ const regionName = (): string | undefined => {
 
 const renderConnection = (): void => {
   if (client === undefined) return;
-  const { endpoint, endpointIndex } = client.connection;
+  const { endpoint } = client.connection;
+  const regional = (regionsDoc?.regions ?? []).some((r) => r.endpoint === endpoint);
   const region = regionName();
   ui.state.dataset.state = client.state;
   ui.state.textContent = client.state;
   ui.region.textContent = region !== undefined ? `region: ${region}` : 'region: unknown';
   ui.region.dataset.region = region ?? '';
-  ui.endpoint.textContent = `${endpointIndex === 0 ? 'global endpoint' : 'regional endpoint'} ${endpoint}`;
+  ui.endpoint.textContent = `${regional ? 'regional endpoint' : 'global endpoint'} ${endpoint}`;
 };
 
 const renderRegions = (): void => {
@@ -372,7 +374,12 @@ ui.signinForm.addEventListener('submit', (event) => {
     try {
       const [token, doc] = await Promise.all([fetchToken(user), fetchRegions()]);
       regionsDoc = doc;
-      startClient(user, endpointsFromRegions(doc, pageWebSocketUrl(window.location)), token);
+      const endpoints = endpointsFromRegions(
+        doc,
+        pageWebSocketUrl(window.location),
+        preferredRegionOf(window.location.search),
+      );
+      startClient(user, endpoints, token);
     } catch (error) {
       ui.signinError.textContent = describe(error);
       return;

@@ -52,19 +52,28 @@ export const parseRegionsDocument = (value: unknown): RegionsDocument => {
 /**
  * The SDK's endpoints: the global one first (it routes to a healthy region), then each region's
  * own endpoint, in the stack's order, for client-side failover. `fallback` (the page's own origin)
- * stands in for the global endpoint when the document has none.
+ * stands in for the global endpoint when the document has none. With `preferredRegion` (the
+ * page's `?region=` parameter) that region's own endpoint comes first, so a page can be pinned to
+ * a region, as a client near it would be by latency routing; an unknown name is ignored.
  */
 export const endpointsFromRegions = (
   doc: RegionsDocument | undefined,
   fallback: string,
+  preferredRegion?: string,
 ): EndpointConfig[] => {
   const endpoints: EndpointConfig[] = [{ url: doc?.globalEndpoint ?? fallback }];
   for (const region of doc?.regions ?? []) {
     if (!endpoints.some((e) => e.url === region.endpoint))
       endpoints.push({ url: region.endpoint, region: region.name });
   }
+  const preferred = endpoints.findIndex((e) => e.region !== undefined && e.region === preferredRegion);
+  if (preferred > 0) endpoints.unshift(...endpoints.splice(preferred, 1));
   return endpoints;
 };
+
+/** The page's `?region=` parameter, if any. */
+export const preferredRegionOf = (search: string): string | undefined =>
+  new URLSearchParams(search).get('region') ?? undefined;
 
 /** The WebSocket URL of the server that served the page (the local stack's global endpoint). */
 export const pageWebSocketUrl = (location: { protocol: string; host: string }): string =>

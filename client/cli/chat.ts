@@ -48,8 +48,11 @@ const run = async (options: ChatOptions): Promise<void> => {
     token: () => options.token ?? signToken(options.user, options.secret),
   });
   let current = options.room;
-  /** Per room, where the next `/history` page starts (undefined: the newest page). */
-  const olderThan = new Map<string, number | undefined>();
+  /**
+   * Per room, where the next `/history` page starts: absent for the newest page, a `ts` for an
+   * older one, `'start'` once the start of the room's history was printed.
+   */
+  const olderThan = new Map<string, number | 'start'>();
 
   client.on('message', (message) => print(formatMessage(message, { showRoom: client.rooms().length > 1 })));
   client.on('presence', (event) => print(formatPresence(event)));
@@ -114,11 +117,16 @@ const run = async (options: ChatOptions): Promise<void> => {
         break;
       }
       case 'history': {
+        const before = olderThan.get(current);
+        if (before === 'start') {
+          print(`* no older messages in #${current}`);
+          break;
+        }
         try {
-          const page = await client.history(current, { limit: HISTORY_PAGE, before: olderThan.get(current) });
+          const page = await client.history(current, { limit: HISTORY_PAGE, before });
           if (page.messages.length === 0) print(`* no older messages in #${current}`);
           for (const message of page.messages) print(formatMessage(message, { showRoom: true }));
-          olderThan.set(current, page.nextBefore);
+          olderThan.set(current, page.nextBefore ?? 'start');
         } catch (error) {
           print(`! ${describe(error)}`);
         }
