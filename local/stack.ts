@@ -78,6 +78,8 @@ export interface LocalStackOptions {
   pollIntervalMs?: number;
   /** Poll interval of the replicator. @default 100 */
   replicationPollIntervalMs?: number;
+  /** Variables set on every handler on top of the template's environment (e.g. a limit). */
+  handlerEnvironment?: Record<string, string>;
   /** `POWERTOOLS_LOG_LEVEL` of the handlers. @default the template's, else INFO */
   handlerLogLevel?: string;
   /** Reuse the synthesis while the app's code and config are unchanged. @default true */
@@ -515,6 +517,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         environment.AUTH_MODE = 'hs256';
         environment.JWT_SECRET = jwtSecret;
         if (options.handlerLogLevel) environment.POWERTOOLS_LOG_LEVEL = options.handlerLogLevel;
+        Object.assign(environment, options.handlerEnvironment ?? {});
         return {
           handler: fn.handler,
           logicalId: fn.logicalId,
