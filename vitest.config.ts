@@ -12,6 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Handlers log every refusal and failure they are tested for; the assertions are on replies.
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
         },
       },
       {
