@@ -24,6 +24,10 @@ export const CONFIG_KEYS = [
   'stageName',
   'deletionProtection',
   'fanoutInlineMax',
+  'sendRatePerSecond',
+  'sendBurst',
+  'maxRoomsPerConnection',
+  'maxConnectionsPerUser',
   'alarmEmail',
 ] as const;
 
@@ -67,6 +71,10 @@ export const CONFIG_DEFAULTS = {
   stageName: 'prod',
   deletionProtection: true,
   fanoutInlineMax: 100,
+  sendRatePerSecond: 10,
+  sendBurst: 20,
+  maxRoomsPerConnection: 50,
+  maxConnectionsPerUser: 10,
 } as const;
 
 /** The custom domain: one global hostname in a Route 53 hosted zone. */
@@ -121,6 +129,14 @@ export interface ParleyConfig {
   readonly deletionProtection: boolean;
   /** Local members that `send` delivers inline before a room goes through the delivery queue. */
   readonly fanoutInlineMax: number;
+  /** Sends per second refilled into each connection's token bucket (`SEND_RATE_PER_SECOND`). */
+  readonly sendRatePerSecond: number;
+  /** Sends a connection may burst (`SEND_BURST`). */
+  readonly sendBurst: number;
+  /** Rooms one connection may join (`MAX_ROOMS_PER_CONNECTION`). */
+  readonly maxRoomsPerConnection: number;
+  /** Open connections per user across all regions (`MAX_CONNECTIONS_PER_USER`). */
+  readonly maxConnectionsPerUser: number;
   /** Where alarm notifications are e-mailed, when set. */
   readonly alarmEmail?: string;
 }
@@ -415,6 +431,14 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     max: 100_000,
     integer: true,
   });
+  const limit = (
+    key: 'sendRatePerSecond' | 'sendBurst' | 'maxRoomsPerConnection' | 'maxConnectionsPerUser',
+    max: number,
+  ) => parseNumber(get, key, CONFIG_DEFAULTS[key], { min: 1, max, integer: true });
+  const sendRatePerSecond = limit('sendRatePerSecond', 10_000);
+  const sendBurst = limit('sendBurst', 100_000);
+  const maxRoomsPerConnection = limit('maxRoomsPerConnection', 10_000);
+  const maxConnectionsPerUser = limit('maxConnectionsPerUser', 100_000);
   const alarmEmail = optionalString(get, 'alarmEmail', 'an e-mail address');
   if (alarmEmail !== undefined && !EMAIL_PATTERN.test(alarmEmail)) {
     throw new ConfigError('alarmEmail', alarmEmail, 'an e-mail address such as "ops@example.com"');
@@ -436,6 +460,10 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     stageName,
     deletionProtection,
     fanoutInlineMax,
+    sendRatePerSecond,
+    sendBurst,
+    maxRoomsPerConnection,
+    maxConnectionsPerUser,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
   };
 }

@@ -84,6 +84,10 @@ export class RegionalStack extends Stack {
       MAX_BODY_BYTES: String(config.maxBodyBytes),
       MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
       FANOUT_INLINE_MAX: String(config.fanoutInlineMax),
+      SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
+      SEND_BURST: String(config.sendBurst),
+      MAX_ROOMS_PER_CONNECTION: String(config.maxRoomsPerConnection),
+      MAX_CONNECTIONS_PER_USER: String(config.maxConnectionsPerUser),
       AUTH_MODE: config.auth.mode,
     };
     const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) =>

@@ -40,6 +40,10 @@ describe('Config: defaults and accepted forms', () => {
       stageName: 'prod',
       deletionProtection: true,
       fanoutInlineMax: 100,
+      sendRatePerSecond: 10,
+      sendBurst: 20,
+      maxRoomsPerConnection: 50,
+      maxConnectionsPerUser: 10,
     });
   });
 
@@ -60,6 +64,10 @@ describe('Config: defaults and accepted forms', () => {
         throttleBurst: '20',
         deletionProtection: 'false',
         fanoutInlineMax: '0',
+        sendRatePerSecond: '5',
+        sendBurst: '15',
+        maxRoomsPerConnection: '3',
+        maxConnectionsPerUser: '2',
       }),
     );
     expect(config).toMatchObject({
@@ -69,6 +77,10 @@ describe('Config: defaults and accepted forms', () => {
       throttleBurst: 20,
       deletionProtection: false,
       fanoutInlineMax: 0,
+      sendRatePerSecond: 5,
+      sendBurst: 15,
+      maxRoomsPerConnection: 3,
+      maxConnectionsPerUser: 2,
     });
   });
 
@@ -179,6 +191,15 @@ describe('Config: every bad value fails with the key, the value and what is allo
     ['deletionProtection', { deletionProtection: 'yes' }, 'deletionProtection', /true or false/],
     ['fanoutInlineMax', { fanoutInlineMax: -1 }, 'fanoutInlineMax', /an integer from 0/],
     ['alarmEmail', { alarmEmail: 'ops' }, 'alarmEmail', /e-mail address/],
+    ['sendRatePerSecond', { sendRatePerSecond: 0 }, 'sendRatePerSecond', /an integer from 1 to 10000/],
+    ['sendBurst', { sendBurst: 2.5 }, 'sendBurst', /an integer from 1 to 100000/],
+    [
+      'maxRoomsPerConnection',
+      { maxRoomsPerConnection: 'many' },
+      'maxRoomsPerConnection',
+      /an integer from 1/,
+    ],
+    ['maxConnectionsPerUser', { maxConnectionsPerUser: -3 }, 'maxConnectionsPerUser', /an integer from 1/],
   ];
 
   it.each(cases)('%s', (_name, context, key, allowed) => {
