@@ -1,11 +1,25 @@
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { count, MetricName, metrics, publishMetrics } from '../../../lambdas/shared/metrics.js';
+import { connect } from '../../../lambdas/handlers/connect.js';
+import {
+  count,
+  MetricName,
+  metrics,
+  publishMetrics,
+  TimingName,
+  timing,
+} from '../../../lambdas/shared/metrics.js';
 import { flushMetrics } from '../../../lambdas/shared/route.js';
-import { lambdaContext } from '../../helpers/events.js';
+import { connectEvent, lambdaContext } from '../../helpers/events.js';
+import { unitDeps } from '../../helpers/unit-deps.js';
+
+const ddbMock = mockClient(DynamoDBDocumentClient);
 
 afterEach(() => {
   vi.restoreAllMocks();
+  ddbMock.reset();
 });
 
 describe('Shared: metrics', () => {
@@ -53,5 +67,40 @@ describe('Shared: metrics', () => {
 
     // Assess
     expect(publish).toHaveBeenCalledTimes(2);
+  });
+
+  it('timing records milliseconds and never a negative value (clock skew between regions)', () => {
+    // Prepare
+    const add = vi.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+
+    // Act
+    timing(TimingName.FanoutLatency, 250);
+    timing(TimingName.FanoutLatency, -40);
+
+    // Assess
+    expect(add.mock.calls).toEqual([
+      ['FanoutLatency', 'Milliseconds', 250],
+      ['FanoutLatency', 'Milliseconds', 0],
+    ]);
+  });
+
+  it('$connect counts opened connections, and refused ones at the per-user limit', async () => {
+    // Prepare
+    const add = vi.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [] })
+      .resolves({ Items: [{ sk: 'CONN#a' }, { sk: 'CONN#b' }] });
+    const deps = unitDeps({ limits: { maxConnectionsPerUser: 2 } });
+
+    // Act
+    const opened = await connect(deps, connectEvent('c1', 'alice'));
+    const refused = await connect(deps, connectEvent('c2', 'alice'));
+
+    // Assess
+    expect([opened.statusCode, refused.statusCode]).toEqual([200, 429]);
+    expect(add.mock.calls.map((call) => call[0])).toEqual(['ConnectionsOpened', 'ConnectionsRefused']);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(2);
   });
 });
