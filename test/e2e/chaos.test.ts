@@ -330,5 +330,5 @@ describe('Chaos', () => {
       const ids = new Set((await storedMessages(region)).map((s) => s.id));
       expect([...ackedIds.keys()].filter((id) => !ids.has(id))).toEqual([]);
     }
-  }, 300_000);
+  }, 600_000); // about 3 minutes on 2 quiet cores; much longer on a shared machine
 });
