@@ -1,0 +1,152 @@
+/**
+ * The fault switchboard (rates, scopes, replication delays, drop picks) and the DynamoDB fault
+ * proxy in front of a stand-in upstream, called through the real DynamoDB SDK client.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDbProxy, FaultController, signedRegion, withSignedRegion } from '../../../local/faults.js';
+
+/** A sequence of "random" numbers, repeated. */
+const scripted = (values: number[]) => {
+  let i = 0;
+  return () => values[i++ % values.length] as number;
+};
+
+describe('FaultController', () => {
+  it('fails a call when the roll is below the rate, only in the regions given', () => {
+    const faults = new FaultController(scripted([0.01, 0.5]));
+    faults.set({ dynamodb: { throttle: 0.05, error: 0, regions: ['us-east-1'] } });
+    expect(faults.dynamoDb('us-east-1')).toBe('throttle');
+    expect(faults.dynamoDb('us-east-1')).toBeUndefined();
+    expect(faults.dynamoDb('eu-west-1')).toBeUndefined();
+    expect(faults.counts.dynamodbThrottles).toBe(1);
+  });
+
+  it('answers @connections throttles before gones and counts each', () => {
+    const faults = new FaultController(scripted([0.9, 0.1]));
+    faults.set({ connections: { throttle: 0.5, gone: 0.5 } });
+    // First roll 0.9: no throttle; second roll 0.1: gone.
+    expect(faults.connections('r')).toBe('gone');
+    expect(faults.counts).toMatchObject({ connectionsThrottles: 0, connectionsGone: 1 });
+  });
+
+  it('crashes only the targeted handlers, and never the health check by default', () => {
+    const faults = new FaultController(() => 0);
+    faults.set({ crash: { rate: 1, phase: 'after' } });
+    expect(faults.crash('r', 'send')).toBe('after');
+    expect(faults.crash('r', 'health')).toBeUndefined();
+    faults.set({ crash: { rate: 1, handlers: ['fanout'], phase: 'before' } });
+    expect(faults.crash('r', 'send')).toBeUndefined();
+    expect(faults.crash('r', 'fanout')).toBe('before');
+  });
+
+  it('delays replication per link, else by the default lag, and pauses', () => {
+    const faults = new FaultController();
+    expect(faults.replicationDelayMs('a', 'b')).toBe(0);
+    faults.set({ replication: { lagMs: 100, links: { 'a>b': 2_000 }, paused: true } });
+    expect(faults.replicationDelayMs('a', 'b')).toBe(2_000);
+    expect(faults.replicationDelayMs('b', 'a')).toBe(100);
+    expect(faults.replicationPaused()).toBe(true);
+    faults.clear();
+    expect(faults.current()).toEqual({});
+  });
+
+  it('refuses rates outside [0, 1] and unknown kinds', () => {
+    const faults = new FaultController();
+    expect(() => faults.set({ dynamodb: { throttle: 1.5 } } as never)).toThrow();
+    expect(() => faults.set({ disk: {} } as never)).toThrow();
+  });
+
+  it('picks a count or a fraction of distinct connections', () => {
+    const faults = new FaultController(scripted([0.3, 0.7, 0.1, 0.9]));
+    const two = faults.pick(10, { count: 2 });
+    expect(new Set(two).size).toBe(2);
+    expect(faults.pick(10, { fraction: 0.5 })).toHaveLength(5);
+    expect(faults.pick(3, { count: 10 })).toHaveLength(3);
+    expect(faults.counts.drops).toBe(10);
+  });
+});
+
+describe('SigV4 region', () => {
+  const header =
+    'AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc';
+  it('reads and rewrites the region of the credential scope', () => {
+    expect(signedRegion(header)).toBe('eu-west-1');
+    expect(signedRegion(withSignedRegion(header, 'us-east-1'))).toBe('us-east-1');
+    expect(signedRegion(undefined)).toBeUndefined();
+  });
+});
+
+describe('DynamoDbProxy', () => {
+  let upstream: Server | undefined;
+  let proxy: DynamoDbProxy | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+  });
+
+  /** An upstream that records each request's headers and answers an empty GetItem. */
+  const start = async (faults: FaultController, routeRegion?: (r: string) => string) => {
+    const seen: IncomingHttpHeaders[] = [];
+    upstream = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream?.listen(0, '127.0.0.1', () => resolve()));
+    const address = upstream.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    proxy = new DynamoDbProxy({
+      target: `http://127.0.0.1:${port}`,
+      faults,
+      ...(routeRegion ? { routeRegion } : {}),
+      log: () => undefined,
+    });
+    await proxy.listen();
+    const client = new DynamoDBClient({
+      region: 'eu-west-1',
+      endpoint: proxy.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const get = () =>
+      client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' }, sk: { S: 'b' } } }));
+    return { seen, client, get };
+  };
+
+  it('passes calls through when no fault fires', async () => {
+    const { seen, client, get } = await start(new FaultController());
+    expect((await get()).Item).toBeUndefined();
+    expect(seen).toHaveLength(1);
+    expect(signedRegion(seen[0]?.authorization)).toBe('eu-west-1');
+    client.destroy();
+  });
+
+  it('answers throttling and server errors as DynamoDB does, without reaching the upstream', async () => {
+    const faults = new FaultController(() => 0);
+    faults.set({ dynamodb: { throttle: 1 } });
+    const { seen, client, get } = await start(faults);
+    await expect(get()).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    faults.set({ dynamodb: { throttle: 0, error: 1 } });
+    await expect(get()).rejects.toMatchObject({
+      name: 'InternalServerError',
+      $metadata: { httpStatusCode: 500 },
+    });
+    expect(seen).toHaveLength(0);
+    client.destroy();
+  });
+
+  it('routes a region to another region (strong mode) by rewriting the signed region', async () => {
+    const { seen, client, get } = await start(new FaultController(), () => 'us-east-1');
+    await get();
+    expect(signedRegion(seen[0]?.authorization)).toBe('us-east-1');
+    client.destroy();
+  });
+});
