@@ -137,7 +137,7 @@ export class FaultController {
   }
 
   /** Sets the kinds present in `request` (each replaces that kind), leaving the others. */
-  set(request: FaultSettings): void {
+  set(request: z.input<typeof faultSettingsSchema>): void {
     const parsed = faultSettingsSchema.parse(request);
     this.settings = { ...this.settings, ...parsed };
   }

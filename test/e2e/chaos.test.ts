@@ -19,7 +19,7 @@ import { eventually, startTestStack } from './helpers.js';
 const CLIENTS = 20;
 const SENDS_PER_CLIENT = 100;
 /** Sends each client keeps in flight (each lane sends its share one after another). */
-const LANES = 4;
+const LANES = 2;
 const ROOM = 'chaos';
 const OUTAGE_MS = 4_000;
 
