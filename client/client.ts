@@ -178,6 +178,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       | 'preferredRetryMs'
       | 'gapTimeoutMs'
       | 'retryTransientSends'
+      | 'resendAfterMs'
       | 'maxBodyBytes'
     >
   >;
@@ -234,6 +235,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       preferredRetryMs: options.preferredRetryMs ?? 60_000,
       gapTimeoutMs: options.gapTimeoutMs ?? 3_000,
       retryTransientSends: options.retryTransientSends ?? true,
+      resendAfterMs: options.resendAfterMs ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
     if (options.autoConnect ?? true) this.connect();
@@ -826,13 +828,31 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     const frame: Record<string, unknown> = { action: 'join', room: entry.room, ref };
     if (resume !== undefined) frame.since = entry.stream.cursor();
     this.#transmit(frame);
+    // Likewise a join: without its `joined` the room's sends would wait for the next reconnect.
+    const generation = this.#generation;
+    this.#timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = this.#timers.setTimeout(() => {
+      entry.joinRetryTimer = undefined;
+      if (this.#rooms.get(entry.room) !== entry || this.#generation !== generation) return;
+      if (entry.joinRef === ref && this.#isOpen()) this.#sendJoin(entry, resume);
+    }, this.#options.resendAfterMs);
   }
 
   #transmitSend(pending: PendingSend): void {
     const ref = this.#nextRef();
     pending.sentOn = this.#generation;
-    this.#inflight.set(ref, { kind: 'send', key: sendKey(pending.room, pending.id) });
+    const key = sendKey(pending.room, pending.id);
+    this.#inflight.set(ref, { kind: 'send', key });
     this.#transmit({ action: 'send', room: pending.room, id: pending.id, body: pending.body, ref });
+    // A send can go unanswered on a live connection (API Gateway answers a Lambda timeout with a
+    // frame that carries no ref): send it again, with the same id, rather than wait for a reconnect.
+    const generation = this.#generation;
+    this.#timers.clearTimeout(pending.retryTimer);
+    pending.retryTimer = this.#timers.setTimeout(() => {
+      pending.retryTimer = undefined;
+      if (this.#sends.get(key) !== pending || this.#generation !== generation) return;
+      if (this.#canTransmit(pending.room)) this.#transmitSend(pending);
+    }, this.#options.resendAfterMs);
   }
 
   #transmitRequest(request: PendingRequest): void {
@@ -983,6 +1003,8 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     entry.joinRef = undefined;
     entry.joinedOnConnection = true;
     entry.joinRetries = 0;
+    this.#timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = undefined;
     entry.members = [...frame.members];
     const region = frame.region;
     if (region !== undefined) this.#region = region;

@@ -111,6 +111,12 @@ export interface ParleyClientOptions {
    */
   retryTransientSends?: boolean;
   /**
+   * A send or join not answered on the same connection within this time is sent again (same id;
+   * a repeated join resumes from the cursor), for replies that never come.
+   * @default 10000
+   */
+  resendAfterMs?: number;
+  /**
    * Largest serialized body accepted locally (the server enforces its own limit too).
    * @default 16384
    */

@@ -43,6 +43,7 @@ const open = (user: string, first: 'global' | 'secondary'): Observed => {
     connectTimeoutMs: 5_000,
     preferredRetryMs: 1_000,
     sendTimeoutMs: 90_000,
+    resendAfterMs: 5_000,
     requestTimeoutMs: 30_000,
   });
   clients.push(client);
