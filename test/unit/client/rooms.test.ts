@@ -350,6 +350,25 @@ describe('Client: rooms, sends and delivery', () => {
       },
     );
 
+    it('sends an unanswered send again on the same connection, with the same id', async () => {
+      // Prepare
+      await joinRoom(harness, socket, 'lobby');
+      const sent = harness.client.send('lobby', 'x', { id: 'lost' });
+      const first = socket.take('send');
+
+      // Act: no reply for the resend interval (10 s by default).
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(socket.framesOf('send')).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      const again = socket.take('send');
+      socket.reply({ type: 'ack', room: 'lobby', id: 'lost', origin: 'a', seq: 4, ts: 1, ref: again.ref });
+
+      // Assess
+      expect(again).toMatchObject({ room: 'lobby', id: 'lost', body: 'x' });
+      expect(again.ref).not.toBe(first.ref);
+      await expect(sent).resolves.toMatchObject({ id: 'lost', seq: 4 });
+    });
+
     it('emits an error without a ref as an error event', () => {
       // Act
       socket.reply({ type: 'error', code: 'rate_limited', message: 'slow down' });
