@@ -6,6 +6,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricName,
+  TimingName,
+} from '../../lambdas/shared/metric-names.js';
 import { acknowledge } from '../nag.js';
 
 /** Properties of a {@link Monitoring}. */
@@ -221,6 +227,53 @@ export class Monitoring extends Construct {
         ),
         right: [health5xx],
         width: 12,
+      }),
+    );
+    // The handlers' own metrics (Powertools EMF): what the traffic graphs above cannot see.
+    const parley = (metricName: string, label: string, statistic = 'Sum'): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: METRICS_SERVICE },
+        region,
+        period: fiveMinutes,
+        statistic,
+        label,
+      });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Connections',
+        left: [
+          parley(MetricName.ConnectionsOpened, 'opened'),
+          parley(MetricName.ConnectionsClosed, 'closed'),
+          parley(MetricName.ConnectionsGone, 'gone (410)'),
+          parley(MetricName.ConnectionsRefused, 'refused (per-user limit)'),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Messages in and delivered',
+        left: [
+          parley(MetricName.MessagesAccepted, 'accepted'),
+          parley(MetricName.DuplicateSends, 'duplicate sends'),
+          parley(MetricName.MessagesDelivered, 'delivered'),
+          parley(MetricName.DeliveriesQueued, 'queued for delivery'),
+        ],
+        right: [
+          parley(MetricName.DeliveryFailures, 'delivery failures'),
+          parley(MetricName.DeliveryThrottles, 'delivery throttles'),
+          parley(MetricName.SendsRateLimited, 'sends rate-limited'),
+          parley(MetricName.FramesRejected, 'frames rejected'),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Fan-out latency (ms, origin accept to delivery here)',
+        left: [
+          parley(TimingName.FanoutLatency, 'p50', 'p50'),
+          parley(TimingName.FanoutLatency, 'p99', 'p99'),
+        ],
+        width: 8,
       }),
     );
   }

@@ -1,5 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricName,
+  TimingName,
+} from '../../lambdas/shared/metric-names.js';
 import { HANDLER_NAMES } from '../../lib/constructs/parley-function.js';
 import { CONFIGURATIONS, stackOf, synth, templateOf } from './synth.js';
 
@@ -360,6 +366,13 @@ describe('App: default configuration', () => {
       });
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `Parley-${region}` });
+      // The dashboard graphs the handlers' EMF metrics (namespace Parley, dimension service=parley).
+      const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+      for (const name of [...Object.values(MetricName), TimingName.FanoutLatency]) {
+        expect(body).toContain(
+          `\\"${METRICS_NAMESPACE}\\",\\"${name}\\",\\"service\\",\\"${METRICS_SERVICE}\\"`,
+        );
+      }
       // No e-mail unless alarmEmail is configured.
       template.resourceCountIs('AWS::SNS::Subscription', 0);
     },
