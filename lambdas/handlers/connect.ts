@@ -5,6 +5,7 @@
  * `MAX_CONNECTIONS_PER_USER` open connections (all regions) is refused with 429.
  */
 import middy from '@middy/core';
+import { connectionGone } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { registerUserConnection } from '../shared/limits.js';
@@ -28,6 +29,7 @@ export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise
     region: deps.region,
     now: deps.now(),
     max,
+    isGone: (connectionId) => connectionGone(deps.connections, connectionId),
   });
   if (!registered) {
     // 429 at the handshake: no WebSocket is opened, and the client can tell it from a bad token.

@@ -15,6 +15,7 @@
  */
 import {
   type ApiGatewayManagementApiClient,
+  GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -76,6 +77,22 @@ const statusOf = (error: unknown): number | undefined =>
 /** Whether `@connections` says the connection no longer exists (410 Gone). */
 export const isGone = (error: unknown): boolean =>
   (error instanceof Error && error.name === 'GoneException') || statusOf(error) === 410;
+
+/**
+ * Whether API Gateway no longer knows a connection (`GetConnection` answers 410). Any other
+ * failure counts as alive: this only ever frees a slot for a connection that is surely gone.
+ */
+export const connectionGone = async (
+  client: ApiGatewayManagementApiClient,
+  connectionId: string,
+): Promise<boolean> => {
+  try {
+    await client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+    return false;
+  } catch (error) {
+    return isGone(error);
+  }
+};
 
 const THROTTLE_NAMES = new Set([
   'LimitExceededException',

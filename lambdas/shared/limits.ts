@@ -14,9 +14,9 @@
  * if (!(await takeSendToken(db, connectionId, limitsOf(config), Date.now()))) throw new RateLimitedError('slow down');
  * ```
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Limits } from './env.js';
-import { CONNECTION_TTL_SECONDS, type Db, keys } from './repository.js';
+import { CONNECTION_TTL_SECONDS, type Db, keys, removeConnection } from './repository.js';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -117,13 +117,25 @@ export const roomCount = async (db: Db, connectionId: string): Promise<number> =
  * when under `max`, records this one. Returns `false` when the user is at the limit.
  * Two connections racing may both pass (the limit is approximate by at most the number of
  * simultaneous `$connect`s), which is acceptable for an abuse limit.
+ *
+ * `$disconnect` is best effort in API Gateway (it can fail or time out), so an entry may outlive
+ * its connection. At the limit, each entry of this region is therefore checked with `isGone`
+ * (API Gateway's `GetConnection`): gone ones are removed and not counted, so dropped connections
+ * can never lock a user out. Entries of other regions count until their TTL.
  */
 export const registerUserConnection = async (
   db: Db,
-  input: { user: string; connectionId: string; region: string; now: number; max: number },
+  input: {
+    user: string;
+    connectionId: string;
+    region: string;
+    now: number;
+    max: number;
+    isGone?: (connectionId: string) => Promise<boolean>;
+  },
 ): Promise<boolean> => {
   const nowSeconds = Math.floor(input.now / 1000);
-  let open = 0;
+  const others: { connectionId: string; region: unknown }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.client.send(
@@ -137,9 +149,35 @@ export const registerUserConnection = async (
         ExclusiveStartKey: startKey,
       }),
     );
-    open += (page.Items ?? []).filter((item) => item.sk !== `CONN#${input.connectionId}`).length;
+    for (const item of page.Items ?? []) {
+      const connectionId = String(item.sk).slice('CONN#'.length);
+      if (connectionId !== input.connectionId) others.push({ connectionId, region: item.region });
+    }
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
+  let open = others.length;
+  if (open >= input.max && input.isGone !== undefined) {
+    const isGone = input.isGone;
+    const local = others.filter((other) => other.region === input.region);
+    // Bounded: a handful of GetConnection calls at a time.
+    for (let i = 0; i < local.length && open >= input.max; i += 10) {
+      const chunk = local.slice(i, i + 10);
+      const gone = await Promise.all(chunk.map((other) => isGone(other.connectionId)));
+      const stale = chunk.filter((_, index) => gone[index]);
+      await Promise.all(
+        stale.map(async (other) => {
+          await removeConnection(db, other.connectionId, input.region);
+          await db.client.send(
+            new DeleteCommand({
+              TableName: db.table,
+              Key: keys.userConnection(input.user, other.connectionId),
+            }),
+          );
+        }),
+      );
+      open -= stale.length;
+    }
+  }
   if (open >= input.max) return false;
   await db.client.send(
     new PutCommand({

@@ -1,4 +1,11 @@
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -78,6 +85,67 @@ describe('Shared: limits', () => {
 
     // Act + Assess
     expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+  });
+
+  it("registerUserConnection frees the slots of this region's connections API Gateway no longer knows", async () => {
+    // Prepare: the user is at the limit with a gone connection here, a live one here and one elsewhere.
+    ddbMock.on(QueryCommand).resolves({
+      Items: [
+        { sk: 'CONN#gone', region: 'us-east-1' },
+        { sk: 'CONN#live', region: 'us-east-1' },
+        { sk: 'CONN#away', region: 'eu-west-1' },
+      ],
+    });
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock.on(DeleteCommand).resolves({});
+    ddbMock.on(PutCommand).resolves({});
+    const checked: string[] = [];
+    const isGone = async (connectionId: string): Promise<boolean> => {
+      checked.push(connectionId);
+      return connectionId === 'gone';
+    };
+
+    // Act
+    const allowed = await registerUserConnection(unitDeps().db, {
+      user: 'u',
+      connectionId: 'c',
+      region: 'us-east-1',
+      now: NOW,
+      max: 3,
+      isGone,
+    });
+
+    // Assess: only this region's entries are checked; the gone one is removed and not counted.
+    expect(allowed).toBe(true);
+    expect(checked.sort()).toEqual(['gone', 'live']);
+    const deleted = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
+    expect(deleted).toContainEqual({ pk: 'USER#u', sk: 'CONN#gone' });
+    expect(deleted).toContainEqual({ pk: 'CONN#gone', sk: 'META' });
+    expect(deleted).not.toContainEqual({ pk: 'USER#u', sk: 'CONN#live' });
+    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
+      pk: 'USER#u',
+      sk: 'CONN#c',
+    });
+  });
+
+  it('registerUserConnection still refuses when every counted connection is alive', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a', region: 'us-east-1' }] });
+
+    // Act
+    const allowed = await registerUserConnection(unitDeps().db, {
+      user: 'u',
+      connectionId: 'c',
+      region: 'us-east-1',
+      now: NOW,
+      max: 1,
+      isGone: async () => false,
+    });
+
+    // Assess
+    expect(allowed).toBe(false);
+    expect(ddbMock.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('registerUserConnection counts live connections other than this one and refuses at the limit', async () => {
