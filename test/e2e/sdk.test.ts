@@ -308,15 +308,15 @@ describe('Client SDK on the local stack', () => {
     const storedSecondary = await storedIds(secondary, room);
     for (const id of whileDown) expect(storedSecondary.filter((stored) => stored === id)).toHaveLength(1);
 
-    // And the clients that prefer the global endpoint go back to it once the primary is healthy.
+    // And the clients that prefer the global endpoint go back to it once it answers again. Which
+    // region it hands them is the global endpoint's choice at that moment (as with Route 53, its
+    // health check may not have seen the primary recover yet), so only the endpoint is asserted.
     for (const observed of [alice, carol]) {
       await eventually(
-        async () =>
-          observed.client.state === 'open' &&
-          observed.client.connection.endpointIndex === 0 &&
-          regionOf(observed) === primary,
+        async () => observed.client.state === 'open' && observed.client.connection.endpointIndex === 0,
         60_000,
       );
+      expect([primary, secondary]).toContain(regionOf(observed));
       expect(
         observed.states.some((s) => s.state === 'failed-over' && s.reason === 'preferred-recovered'),
       ).toBe(true);
