@@ -1,9 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * One Vitest run, four projects. Unit and infra tests need nothing but Node; integration tests
- * start DynamoDB Local (Java); end-to-end tests start the whole local stack. `npm test` runs all.
+ * One Vitest run, five projects. Unit and infra tests need nothing but Node; integration tests
+ * start DynamoDB Local (Java); end-to-end tests start the whole local stack. The chaos test is a
+ * project of its own so that it runs beside the other end-to-end files rather than after them.
+ * `npm test` runs all.
  */
+const endToEnd = {
+  environment: 'node',
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+  fileParallelism: false,
+} as const;
+
 export default defineConfig({
   test: {
     projects: [
@@ -39,10 +48,15 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
-          fileParallelism: false,
+          exclude: ['test/e2e/chaos.test.ts'],
+          ...endToEnd,
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/e2e/chaos.test.ts'],
+          ...endToEnd,
         },
       },
     ],
