@@ -16,7 +16,7 @@ import { documentClient } from '../../lambdas/shared/clients.js';
 import { parseClientFrame, serverFrameSchema } from '../../lambdas/shared/protocol.js';
 import type { RouteResult, WebSocketEvent } from '../../lambdas/shared/websocket.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { LOCAL_CREDENTIALS } from '../helpers/deps.js';
+import { useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { connectEvent, lambdaContext, routeEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
@@ -196,20 +196,16 @@ beforeAll(async () => {
   server = await startConnectionsServer();
   tableName = await createTable(new DynamoDBClient(ddb.clientConfig));
   scanClient = documentClient(new DynamoDBClient(ddb.clientConfig));
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    AWS_REGION: 'us-east-1',
-    CONSISTENCY: 'eventual',
-    CONNECTIONS_ENDPOINT: server.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    MAX_BODY_BYTES: String(MAX_BODY_BYTES),
-    SEND_BURST: '100000',
-    SEND_RATE_PER_SECOND: '100000',
-    MAX_CONNECTIONS_PER_USER: '100000',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  useHandlerEnvironment({
+    tableName,
+    connectionsEndpoint: server.endpoint,
+    dynamoDbEndpoint: ddb.endpoint,
+    extra: {
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      SEND_BURST: '100000',
+      SEND_RATE_PER_SECOND: '100000',
+      MAX_CONNECTIONS_PER_USER: '100000',
+    },
   });
   const handlers = {
     join: (await import('../../lambdas/handlers/join.js')).handler,

@@ -46,3 +46,28 @@ export const localDeps = (options: {
     now: Date.now,
   };
 };
+
+/**
+ * Points the real handlers' environment at a test table on DynamoDB Local and a fake
+ * `@connections` endpoint, as the CDK app and the local stack would set it, plus `extra`
+ * settings (limits) of the test. Call before importing the handler modules: they read it once.
+ */
+export const useHandlerEnvironment = (input: {
+  tableName: string;
+  connectionsEndpoint: string;
+  dynamoDbEndpoint: string;
+  extra?: Record<string, string>;
+}): void => {
+  Object.assign(process.env, {
+    TABLE_NAME: input.tableName,
+    AWS_REGION: 'us-east-1',
+    CONSISTENCY: 'eventual',
+    CONNECTIONS_ENDPOINT: input.connectionsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: input.dynamoDbEndpoint,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...input.extra,
+  });
+};

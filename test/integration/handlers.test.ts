@@ -12,7 +12,7 @@ import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { readStreamBatch } from '../../lambdas/shared/redrive.js';
 import type { StreamRecordLike } from '../../lambdas/shared/stream.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { LOCAL_CREDENTIALS, localDeps } from '../helpers/deps.js';
+import { localDeps, useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { connectEvent, disconnectEvent, lambdaContext, routeEvent, streamEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
@@ -81,17 +81,13 @@ beforeAll(async () => {
   tableName = await createTable(client);
   const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
   streamArn = table.Table?.LatestStreamArn ?? '';
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    AWS_REGION: 'us-east-1',
-    CONSISTENCY: 'eventual',
-    CONNECTIONS_ENDPOINT: server.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    MAX_BODY_BYTES: '64',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  useHandlerEnvironment({
+    tableName,
+    connectionsEndpoint: server.endpoint,
+    dynamoDbEndpoint: ddb.endpoint,
+    extra: {
+      MAX_BODY_BYTES: '64',
+    },
   });
   handlers = {
     connect: (await import('../../lambdas/handlers/connect.js')).handler,

@@ -8,7 +8,7 @@ import { takeSendToken } from '../../lambdas/shared/limits.js';
 import { addMembership, keys, putConnection } from '../../lambdas/shared/repository.js';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { LOCAL_CREDENTIALS, localDeps } from '../helpers/deps.js';
+import { localDeps, useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { connectEvent, disconnectEvent, lambdaContext, routeEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
@@ -49,18 +49,14 @@ beforeAll(async () => {
   ddb = await startDynamoDbLocal();
   server = await startConnectionsServer();
   const tableName = await createTable(new DynamoDBClient(ddb.clientConfig));
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    AWS_REGION: 'us-east-1',
-    CONSISTENCY: 'eventual',
-    CONNECTIONS_ENDPOINT: server.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    MAX_ROOMS_PER_CONNECTION: '2',
-    MAX_CONNECTIONS_PER_USER: '2',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  useHandlerEnvironment({
+    tableName,
+    connectionsEndpoint: server.endpoint,
+    dynamoDbEndpoint: ddb.endpoint,
+    extra: {
+      MAX_ROOMS_PER_CONNECTION: '2',
+      MAX_CONNECTIONS_PER_USER: '2',
+    },
   });
   handlers = {
     connect: (await import('../../lambdas/handlers/connect.js')).handler,
