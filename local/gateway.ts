@@ -166,6 +166,9 @@ export class RegionGateway {
       });
     });
     this.server.on('upgrade', (req, socket, head) => {
+      // Node's HTTP server stops watching an upgraded socket's errors: a client that resets the
+      // connection while the authorizer runs must not become an uncaught exception.
+      socket.on('error', () => socket.destroy());
       this.handleUpgrade(req, socket, head).catch((error: unknown) => {
         options.log(
           `[${this.region}] handshake error: ${error instanceof Error ? error.stack : String(error)}`,
@@ -404,7 +407,16 @@ export class RegionGateway {
       if (status < 200 || status > 299)
         return refuseUpgrade(socket, status, status >= 500 ? 'Internal server error' : 'Forbidden');
     }
-    if (this.outage) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.outage || socket.destroyed || !socket.writable) {
+      // $connect succeeded but the connection never opens: API Gateway still runs $disconnect.
+      if (connectRoute)
+        void this.invokeDisconnect(
+          { ...connection, headers, authorizer, closeCode: 1006 },
+          1006,
+          'Going away',
+        );
+      return refuseUpgrade(socket, 503, 'Service Unavailable');
+    }
 
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: Connection = {
@@ -510,6 +522,17 @@ export class RegionGateway {
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     clearTimeout(conn.maxTimer);
     this.connections.delete(conn.id);
+    await this.invokeDisconnect(conn, code, reason);
+  }
+
+  private async invokeDisconnect(
+    conn: Pick<
+      Connection,
+      'id' | 'connectedAt' | 'sourceIp' | 'userAgent' | 'headers' | 'authorizer' | 'closeCode'
+    >,
+    code: number,
+    reason: string,
+  ): Promise<void> {
     const route = this.routes.get('$disconnect');
     if (!route) return;
     try {

@@ -9,6 +9,9 @@
  * own throttling answers with its `Too Many Requests` message (test/unit/local/gateway.test.ts);
  * no handler answers `not_found`.
  */
+
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -284,6 +287,59 @@ describe('Local stack: handshakes', () => {
     clients.push(global);
     const joined = await global.request({ action: 'join', room: 'global-room' });
     expect(joined).toMatchObject({ type: 'joined', members: [{ user: 'nina', region: primary }] });
+  });
+
+  it('survives a client that resets the connection while $connect runs, and runs $disconnect for it', async () => {
+    const port = Number(new URL(region()).port);
+    const token = await stack.token('quinn');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let connectStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      connectStarted = resolve;
+    });
+    const disconnects: string[] = [];
+    const off = stack.onInvocation((record) => {
+      if (record.region === primary && record.handler === 'disconnect') disconnects.push(record.handler);
+    });
+    stack.setFault(primary, 'connect', async () => {
+      connectStarted();
+      await held;
+    });
+    try {
+      const socket = createConnection(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.write(
+        `GET /?token=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      await started;
+      // A TCP reset, not a clean close: the gateway's side of the socket reads ECONNRESET.
+      socket.resetAndDestroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      stack.setFault(primary, 'connect', undefined);
+      release();
+    }
+    const userConnections = async () =>
+      (
+        await stack.dynamoDb(primary).send(
+          new QueryCommand({
+            TableName: stack.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: 'USER#quinn' } },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items ?? [];
+    await eventually(async () => disconnects.length === 1 && (await userConnections()).length === 0);
+    off();
+    expect(await userConnections()).toEqual([]);
+    const after = await open('quinn');
+    expect(await after.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
   });
 });
 
