@@ -28,7 +28,9 @@ export const CONFIG_KEYS = [
   'sendBurst',
   'maxRoomsPerConnection',
   'maxConnectionsPerUser',
+  'presenceTimeoutSeconds',
   'alarmEmail',
+  'sendDesign',
 ] as const;
 
 /** One of {@link CONFIG_KEYS}. */
@@ -75,6 +77,8 @@ export const CONFIG_DEFAULTS = {
   sendBurst: 20,
   maxRoomsPerConnection: 50,
   maxConnectionsPerUser: 10,
+  presenceTimeoutSeconds: 45,
+  sendDesign: 'parley',
 } as const;
 
 /** The custom domain: one global hostname in a Route 53 hosted zone. */
@@ -137,8 +141,20 @@ export interface ParleyConfig {
   readonly maxRoomsPerConnection: number;
   /** Open connections per user across all regions (`MAX_CONNECTIONS_PER_USER`). */
   readonly maxConnectionsPerUser: number;
+  /**
+   * Seconds after its last ping a connection is left out of presence (`PRESENCE_TIMEOUT_SECONDS`;
+   * 0 = off: no heartbeat writes, every stored member listed).
+   */
+  readonly presenceTimeoutSeconds: number;
   /** Where alarm notifications are e-mailed, when set. */
   readonly alarmEmail?: string;
+  /**
+   * The handler behind the `send` route: `parley`, or `baseline`, the scan-and-broadcast design
+   * of the AWS chat samples that the benchmarks measure Parley against (never for production).
+   * Left out when it is the default.
+   * @default 'parley'
+   */
+  readonly sendDesign?: 'parley' | 'baseline';
 }
 
 /**
@@ -439,10 +455,17 @@ export function parseConfig(get: ContextReader): ParleyConfig {
   const sendBurst = limit('sendBurst', 100_000);
   const maxRoomsPerConnection = limit('maxRoomsPerConnection', 10_000);
   const maxConnectionsPerUser = limit('maxConnectionsPerUser', 100_000);
+  const presenceTimeoutSeconds = parseNumber(
+    get,
+    'presenceTimeoutSeconds',
+    CONFIG_DEFAULTS.presenceTimeoutSeconds,
+    { min: 0, max: 86_400, integer: true },
+  );
   const alarmEmail = optionalString(get, 'alarmEmail', 'an e-mail address');
   if (alarmEmail !== undefined && !EMAIL_PATTERN.test(alarmEmail)) {
     throw new ConfigError('alarmEmail', alarmEmail, 'an e-mail address such as "ops@example.com"');
   }
+  const sendDesign = parseEnum(get, 'sendDesign', ['parley', 'baseline'] as const, CONFIG_DEFAULTS.sendDesign);
   const primaryRegion = regions[0] as string;
   return {
     regions,
@@ -464,6 +487,8 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     sendBurst,
     maxRoomsPerConnection,
     maxConnectionsPerUser,
+    presenceTimeoutSeconds,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(sendDesign === 'parley' ? {} : { sendDesign }),
   };
 }

@@ -14,6 +14,7 @@ import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { ForbiddenError } from '../shared/errors.js';
 import { roomCount } from '../shared/limits.js';
+import { liveMembers } from '../shared/liveness.js';
 import type { JoinFrame } from '../shared/protocol.js';
 import {
   addMembership,
@@ -66,7 +67,7 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
     ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
     room,
     cursor,
-    members: presenceOf(members),
+    members: presenceOf(await liveMembers(deps, members)),
     region: deps.region,
   });
   if (joined && since !== undefined) {

@@ -1,8 +1,14 @@
-/** `ping`: answers `pong {ts}` (the server's clock, ms since the epoch); a client heartbeat. */
+/**
+ * `ping`: answers `pong {ts}` (the server's clock, ms since the epoch); a client heartbeat. It also
+ * records the connection's `lastSeen` for presence (unless `PRESENCE_TIMEOUT_SECONDS` is 0): a
+ * failed write is logged and the pong still goes out, since the connection itself is fine.
+ */
 import middy from '@middy/core';
 import { reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { logger } from '../shared/logger.js';
 import type { PingFrame } from '../shared/protocol.js';
+import { touchConnection } from '../shared/repository.js';
 import { routeMiddlewares } from '../shared/route.js';
 import {
   type Caller,
@@ -15,6 +21,16 @@ import {
 
 /** Answers a ping. */
 export const ping = async (deps: HandlerDeps, caller: Caller, frame: PingFrame): Promise<void> => {
+  if (deps.config.presenceTimeoutSeconds !== 0) {
+    try {
+      await touchConnection(deps.db, caller.connectionId, deps.now());
+    } catch (error) {
+      logger.warn('could not record the heartbeat', {
+        connectionId: caller.connectionId,
+        error: error as Error,
+      });
+    }
+  }
   await reply(deps, caller.connectionId, {
     type: 'pong',
     ...(frame.ref !== undefined ? { ref: frame.ref } : {}),

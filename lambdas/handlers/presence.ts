@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { reply } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { liveMembers } from '../shared/liveness.js';
 import type { PresenceFrame } from '../shared/protocol.js';
 import { listMembers, presenceOf } from '../shared/repository.js';
 import { requireMember, requireRoomAccess } from '../shared/rooms.js';
@@ -25,7 +26,7 @@ export const presence = async (deps: HandlerDeps, caller: Caller, frame: Presenc
     type: 'presence',
     ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
     room,
-    members: presenceOf(members),
+    members: presenceOf(await liveMembers(deps, members)),
   });
 };
 

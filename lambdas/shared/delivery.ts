@@ -148,7 +148,10 @@ const forEachLimited = async <T>(items: readonly T[], limit: number, work: (item
 };
 
 /** Removes a connection that `@connections` reported gone; a failed cleanup is only logged. */
-const removeGone = async (deps: DeliveryDeps, connectionId: string): Promise<void> => {
+export const removeGone = async (
+  deps: Pick<DeliveryDeps, 'db' | 'region'>,
+  connectionId: string,
+): Promise<void> => {
   try {
     await removeConnection(deps.db, connectionId, deps.region);
   } catch (error) {

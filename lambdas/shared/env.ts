@@ -27,19 +27,26 @@ export const optionalEnv = (name: string): string | undefined => {
 };
 
 /**
- * Returns a positive integer environment variable, or `fallback` when unset.
+ * Returns an integer environment variable of at least `min` (default 1), or `fallback` when unset.
  *
- * @throws ConfigurationError when it is set but not a positive integer.
+ * @throws ConfigurationError when it is set but not such an integer.
  */
-export const intEnv = (name: string, fallback: number): number => {
+export const intEnv = (name: string, fallback: number, min = 1): number => {
   const raw = optionalEnv(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(`environment variable ${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) {
+    const what = min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+    throw new ConfigurationError(`environment variable ${name} must be ${what}, got "${raw}"`);
   }
   return value;
 };
+
+/**
+ * The default presence timeout: the SDK pings every 30 s, so a live connection is heard from at
+ * least that often; 15 s more covers a slow pong and replication to the other regions.
+ */
+export const DEFAULT_PRESENCE_TIMEOUT_SECONDS = 45;
 
 /** The consistency mode of the table: per-origin sequences, or one global sequence (MRSC). */
 export type Consistency = 'eventual' | 'strong';
@@ -58,6 +65,12 @@ export interface RuntimeConfig {
   retentionDays: number;
   /** Local members delivered inline before the delivery queue takes over (`FANOUT_INLINE_MAX`, default 100). */
   fanoutInlineMax: number;
+  /**
+   * Seconds after its last sign of life (connect, ping) a connection is left out of presence
+   * (`PRESENCE_TIMEOUT_SECONDS`, default {@link DEFAULT_PRESENCE_TIMEOUT_SECONDS}; 0 turns the
+   * check and the heartbeat writes off). Optional so callers that build a config by hand get the default.
+   */
+  presenceTimeoutSeconds?: number | undefined;
   /** The SQS delivery queue (`DELIVERY_QUEUE_URL`); optional so a misconfigured queue never blocks an ack. */
   deliveryQueueUrl: string | undefined;
   /** Abuse limits; optional so callers that build a config by hand get {@link DEFAULT_LIMITS}. */
@@ -120,7 +133,8 @@ export const loadRuntimeConfig = (): RuntimeConfig => {
     consistency,
     maxBodyBytes: intEnv('MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
     retentionDays: intEnv('MESSAGE_RETENTION_DAYS', 30),
-    fanoutInlineMax: intEnv('FANOUT_INLINE_MAX', 100),
+    fanoutInlineMax: intEnv('FANOUT_INLINE_MAX', 100, 0),
+    presenceTimeoutSeconds: intEnv('PRESENCE_TIMEOUT_SECONDS', DEFAULT_PRESENCE_TIMEOUT_SECONDS, 0),
     deliveryQueueUrl: optionalEnv('DELIVERY_QUEUE_URL'),
     limits: loadLimits(),
   };

@@ -10,6 +10,7 @@
  * ```
  */
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -238,6 +239,74 @@ export const presenceOf = (members: readonly MemberItem[]): Member[] => {
     seen.set(`${member.region}\u0000${member.user}`, { user: member.user, region: member.region });
   }
   return [...seen.values()].sort((a, b) => a.user.localeCompare(b.user) || a.region.localeCompare(b.region));
+};
+
+/**
+ * Records a sign of life of a connection (`lastSeen`), for presence. A connection item that is
+ * gone (disconnected, expired) is not recreated.
+ *
+ * @returns whether the connection item exists
+ */
+export const touchConnection = async (db: Db, connectionId: string, now: number): Promise<boolean> => {
+  try {
+    await db.client.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.connection(connectionId),
+        UpdateExpression: 'SET lastSeen = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+};
+
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_MAX = 100;
+/** Rounds of retrying the keys DynamoDB left unprocessed before giving up on them. */
+const BATCH_GET_ROUNDS = 5;
+
+/**
+ * The `lastSeen` of each connection's item (eventually consistent reads). A connection with no
+ * item in this replica is absent from the map; keys DynamoDB keeps leaving unprocessed (throttling)
+ * are `undefined` in the map: unknown, not gone.
+ */
+export const lastSeenOf = async (
+  db: Db,
+  connectionIds: readonly string[],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<Map<string, number | undefined>> => {
+  const seen = new Map<string, number | undefined>();
+  const unique = [...new Set(connectionIds)];
+  for (let start = 0; start < unique.length; start += BATCH_GET_MAX) {
+    let pending: Record<string, unknown>[] = unique
+      .slice(start, start + BATCH_GET_MAX)
+      .map((id) => keys.connection(id));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round === BATCH_GET_ROUNDS) {
+        for (const key of pending) seen.set(String(key.pk).slice('CONN#'.length), undefined);
+        break;
+      }
+      if (round > 0) await sleep(fullJitter(round, 50, 1_000));
+      const result = await db.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [db.table]: { Keys: pending, ProjectionExpression: 'pk, lastSeen, connectedAt' },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[db.table] ?? []) {
+        const id = String(item.pk).slice('CONN#'.length);
+        seen.set(id, Number(item.lastSeen ?? item.connectedAt ?? 0));
+      }
+      pending = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return seen;
 };
 
 /** The rooms a connection has joined. */

@@ -88,6 +88,7 @@ export class RegionalStack extends Stack {
       SEND_BURST: String(config.sendBurst),
       MAX_ROOMS_PER_CONNECTION: String(config.maxRoomsPerConnection),
       MAX_CONNECTIONS_PER_USER: String(config.maxConnectionsPerUser),
+      PRESENCE_TIMEOUT_SECONDS: String(config.presenceTimeoutSeconds),
       AUTH_MODE: config.auth.mode,
     };
     const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) =>
@@ -130,7 +131,7 @@ export class RegionalStack extends Stack {
       actions: {
         join: functions.join,
         leave: functions.leave,
-        send: functions.send,
+        send: this.sendRoute(config, functions.send, common, table),
         history: functions.history,
         presence: functions.presence,
         ping: functions.ping,
@@ -238,6 +239,28 @@ export class RegionalStack extends Stack {
   }
 
   /** hs256: the signing secret (created once, in the primary region); jwks: the JWKS settings. */
+  /**
+   * The function behind the `send` route: Parley's, or with `sendDesign=baseline` the benchmarks'
+   * scan-and-broadcast baseline (`lambdas/handlers/baseline-send.ts`), which needs `Scan`.
+   */
+  private sendRoute(
+    config: ParleyConfig,
+    send: ParleyFunction,
+    environment: Record<string, string>,
+    table: TableReference,
+  ): ParleyFunction {
+    if (config.sendDesign !== 'baseline') return send;
+    const baseline = new ParleyFunction(this, 'BaselineSendFunction', {
+      handlerName: 'baseline-send',
+      description: 'Parley benchmarks: the scan-and-broadcast baseline send',
+      environment,
+      timeout: Duration.seconds(30),
+    });
+    baseline.bindTable(table, 'readWrite');
+    baseline.allowTableScan(table);
+    return baseline;
+  }
+
   private bindAuth(authorizer: ParleyFunction, config: ParleyConfig): void {
     const auth = config.auth;
     if (auth.mode === 'jwks') {

@@ -1,7 +1,8 @@
 /**
  * The two regions together on the local stack: a stream batch that keeps failing (retried,
  * bisected, sent to the on-failure DLQ, then replayed by the redrive), and a region outage with
- * failover through the global endpoint and a recovery that loses nothing.
+ * failover through the global endpoint and a recovery that loses nothing; presence leaving out the
+ * members of a region in outage.
  */
 
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -18,6 +19,9 @@ import {
   type TestClient,
   urlFor,
 } from './helpers.js';
+
+/** The presence timeout of this file's stack, in seconds. */
+const PRESENCE_TIMEOUT_S = 5;
 
 let stack: LocalStack;
 let primary: string;
@@ -46,8 +50,10 @@ const storedIds = async (region: string, room: string): Promise<string[]> => {
 
 beforeAll(async () => {
   // One local member inline, the rest through the SQS delivery queue: this file plays the SQS
-  // mapping too.
-  stack = await startTestStack({ context: { fanoutInlineMax: 1 } });
+  // mapping too. A short presence timeout, for the presence test at the end.
+  stack = await startTestStack({
+    context: { fanoutInlineMax: 1, presenceTimeoutSeconds: PRESENCE_TIMEOUT_S },
+  });
   primary = stack.regions[0]?.name as string;
   secondary = stack.regions[1]?.name as string;
 });
@@ -246,5 +252,62 @@ describe('Local stack: region outage', () => {
     const seen = dave.frames.filter((f) => f.type === 'message').map((f) => f.id);
     expect(seen.filter((id) => id !== 'o-0')).toEqual(['o-1', 'o-2', 'o-3']);
     expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+describe('Local stack: presence across an outage', () => {
+  it('lists a pinging member of the other region past the timeout, and leaves it out once its region is down', async () => {
+    const erin = await open('erin', stack.endpoints.regions[primary] as string);
+    const openedAt = Date.now();
+    const frank = await open('frank', stack.endpoints.regions[secondary] as string);
+    const quiet = await open('gina', stack.endpoints.regions[secondary] as string);
+    await erin.request({ action: 'join', room: 'presence-room' });
+    await frank.request({ action: 'join', room: 'presence-room' });
+    await quiet.request({ action: 'join', room: 'presence-room' });
+    // erin heartbeats as the SDK does (faster, for the short timeout); frank and gina never ping.
+    const heartbeat = setInterval(() => erin.send({ action: 'ping' }), 500);
+    const presence = async (): Promise<string[]> => {
+      const answer = await frank.request({ action: 'presence', room: 'presence-room' });
+      return (answer.members as { user: string; region: string }[])
+        .map((m) => `${m.user}@${m.region}`)
+        .sort();
+    };
+    try {
+      // Past the timeout since erin connected, only her pings can keep her listed in the secondary.
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, openedAt + (PRESENCE_TIMEOUT_S + 1) * 1000 - Date.now())),
+      );
+      const everyone = [`erin@${primary}`, `frank@${secondary}`, `gina@${secondary}`];
+      await eventually(async () => (await presence()).join() === everyone.join());
+
+      // erin's region goes down: her $disconnect cannot replicate, her pings stop.
+      expect((await fetch(`${stack.endpoints.control}/${primary}/outage`, { method: 'POST' })).status).toBe(
+        200,
+      );
+      await erin.closed;
+      // gina, quiet but connected in this region, stays: she is checked at @connections.
+      await eventually(
+        async () => (await presence()).join() === [`frank@${secondary}`, `gina@${secondary}`].join(),
+      );
+    } finally {
+      clearInterval(heartbeat);
+      await fetch(`${stack.endpoints.control}/${primary}/outage`, { method: 'DELETE' });
+    }
+    // After recovery erin's $disconnect replicates: her membership is gone from every replica.
+    await eventually(async () => {
+      const members = await stack.dynamoDb(secondary).send(
+        new QueryCommand({
+          TableName: stack.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :m)',
+          ExpressionAttributeValues: {
+            ':pk': { S: 'ROOM#presence-room' },
+            ':m': { S: `MEMBER#${primary}#` },
+          },
+          ConsistentRead: true,
+        }),
+      );
+      return (members.Items ?? []).length === 0;
+    });
+    expect(await presence()).toEqual([`frank@${secondary}`, `gina@${secondary}`]);
   });
 });

@@ -44,6 +44,7 @@ describe('Config: defaults and accepted forms', () => {
       sendBurst: 20,
       maxRoomsPerConnection: 50,
       maxConnectionsPerUser: 10,
+      presenceTimeoutSeconds: 45,
     });
   });
 
@@ -68,6 +69,7 @@ describe('Config: defaults and accepted forms', () => {
         sendBurst: '15',
         maxRoomsPerConnection: '3',
         maxConnectionsPerUser: '2',
+        presenceTimeoutSeconds: '0',
       }),
     );
     expect(config).toMatchObject({
@@ -81,6 +83,7 @@ describe('Config: defaults and accepted forms', () => {
       sendBurst: 15,
       maxRoomsPerConnection: 3,
       maxConnectionsPerUser: 2,
+      presenceTimeoutSeconds: 0,
     });
   });
 
@@ -200,6 +203,12 @@ describe('Config: every bad value fails with the key, the value and what is allo
       /an integer from 1/,
     ],
     ['maxConnectionsPerUser', { maxConnectionsPerUser: -3 }, 'maxConnectionsPerUser', /an integer from 1/],
+    [
+      'presenceTimeoutSeconds',
+      { presenceTimeoutSeconds: 10.5 },
+      'presenceTimeoutSeconds',
+      /an integer from 0 to 86400/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, context, key, allowed) => {

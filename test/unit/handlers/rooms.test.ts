@@ -1,13 +1,16 @@
 import {
   ApiGatewayManagementApiClient,
+  GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +42,7 @@ const member = (connectionId: string, user: string, region = 'us-east-1') => ({
   region,
   room: 'r',
 });
+const seenItem = (connectionId: string, lastSeen: number) => ({ pk: `CONN#${connectionId}`, lastSeen });
 const storedMessage = (origin: string, seq: number) => ({
   room: 'r',
   id: `${origin}-${seq}`,
@@ -116,6 +120,9 @@ describe('Handler: join', () => {
       })
       .resolvesOnce({ Items: [storedMessage('us-east-1', 2)], LastEvaluatedKey: { pk: 'ROOM#r', sk: 'x' } })
       .resolvesOnce({ Items: [storedMessage('us-east-1', 3)] });
+    ddbMock.on(BatchGetCommand).resolves({
+      Responses: { parley: [seenItem('c1', NOW), seenItem('c2', NOW - 5_000), seenItem('w1', NOW - 30_000)] },
+    });
     apiMock.on(PostToConnectionCommand).resolves({});
     ddbMock.on(GetCommand).resolves({});
     ddbMock.on(QueryCommand, { Select: 'COUNT' }).resolves({ Count: 0 });
@@ -234,6 +241,84 @@ describe('Handler: history', () => {
     expect(((reply?.messages ?? []) as { seq: number }[]).map((message) => message.seq)).toEqual([1, 2]);
   });
 
+  it('leaves out a member of another region not heard from within the presence timeout', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
+    ddbMock
+      .on(QueryCommand)
+      .resolves({
+        Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1'), member('w2', 'carol', 'eu-west-1')],
+      });
+    // bob's region went down 46 s ago; carol's connection item is gone from this replica.
+    ddbMock.on(BatchGetCommand).resolves({
+      Responses: { parley: [seenItem('c1', NOW), seenItem('w1', NOW - 46_000)] },
+    });
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    await presence(unitDeps(), caller, { action: 'presence', room: 'r' });
+
+    // Assess
+    expect(postedFrames(apiMock)[0]?.frame).toMatchObject({
+      members: [{ user: 'alice', region: 'us-east-1' }],
+    });
+    expect(apiMock.commandCalls(GetConnectionCommand)).toHaveLength(0);
+  });
+
+  it('asks @connections about a stale member of this region: keeps a live one, removes a gone one', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
+    ddbMock
+      .on(QueryCommand, { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)' })
+      .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) =>
+        input.ExpressionAttributeValues[':pk'] === 'ROOM#r'
+          ? { Items: [member('c1', 'alice'), member('quiet', 'dave'), member('dead', 'erin')] }
+          : { Items: [{ room: 'r' }] },
+      );
+    ddbMock.on(BatchGetCommand).resolves({
+      Responses: {
+        parley: [seenItem('c1', NOW), seenItem('quiet', NOW - 600_000), seenItem('dead', NOW - 600_000)],
+      },
+    });
+    ddbMock.on(DeleteCommand).resolves({});
+    apiMock.on(GetConnectionCommand, { ConnectionId: 'quiet' }).resolves({});
+    apiMock
+      .on(GetConnectionCommand, { ConnectionId: 'dead' })
+      .rejects(
+        Object.assign(new Error('Gone'), { name: 'GoneException', $metadata: { httpStatusCode: 410 } }),
+      );
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    await presence(unitDeps(), caller, { action: 'presence', room: 'r' });
+
+    // Assess
+    expect(postedFrames(apiMock)[0]?.frame).toMatchObject({
+      members: [
+        { user: 'alice', region: 'us-east-1' },
+        { user: 'dave', region: 'us-east-1' },
+      ],
+    });
+    const deleted = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
+    expect(deleted).toContainEqual(keys.connection('dead'));
+    expect(deleted).toContainEqual(keys.roomMember('r', 'us-east-1', 'dead'));
+    expect(deleted).not.toContainEqual(keys.connection('quiet'));
+  });
+
+  it('lists every member, with no reads of connections, when the presence timeout is 0', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
+    ddbMock.on(QueryCommand).resolves({ Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1')] });
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    await presence(unitDeps({ presenceTimeoutSeconds: 0 }), caller, { action: 'presence', room: 'r' });
+
+    // Assess
+    expect(postedFrames(apiMock)[0]?.frame).toMatchObject({ members: [{ user: 'alice' }, { user: 'bob' }] });
+    expect(ddbMock.commandCalls(BatchGetCommand)).toHaveLength(0);
+  });
+
   it('is forbidden before join', async () => {
     // Prepare
     ddbMock.on(GetCommand).resolves({});
@@ -251,6 +336,9 @@ describe('Handler: presence', () => {
     // Prepare
     ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
     ddbMock.on(QueryCommand).resolves({ Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1')] });
+    ddbMock.on(BatchGetCommand).resolves({
+      Responses: { parley: [seenItem('c1', NOW - 1_000), seenItem('w1', NOW - 44_000)] },
+    });
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
@@ -294,6 +382,28 @@ describe('Handler: ping and $default', () => {
     expect(postedFrames(apiMock)).toEqual([
       { connectionId: 'c1', frame: { type: 'pong', ref: 'p', ts: NOW } },
     ]);
+    expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: keys.connection('c1'),
+      UpdateExpression: 'SET lastSeen = :now',
+      ExpressionAttributeValues: { ':now': NOW },
+    });
+  });
+
+  it('still answers pong when recording the heartbeat fails, and records none with the presence timeout off', async () => {
+    // Prepare
+    apiMock.on(PostToConnectionCommand).resolves({});
+    ddbMock.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+
+    // Act
+    await ping(unitDeps(), caller, { action: 'ping', ref: 'a' });
+    await ping(unitDeps({ presenceTimeoutSeconds: 0 }), caller, { action: 'ping', ref: 'b' });
+
+    // Assess
+    expect(postedFrames(apiMock).map((posted) => posted.frame)).toEqual([
+      { type: 'pong', ref: 'a', ts: NOW },
+      { type: 'pong', ref: 'b', ts: NOW },
+    ]);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 
   it('names the unknown action in a bad_request error', async () => {

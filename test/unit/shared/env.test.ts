@@ -48,6 +48,25 @@ describe('Shared: env', () => {
     expect(() => intEnv('PARLEY_TEST_INT', 7)).toThrow(/positive integer/);
   });
 
+  it('intEnv with a minimum of 0 accepts 0 (the settings where 0 means off or none) and refuses -1', () => {
+    // Prepare
+    process.env.TABLE_NAME = 'parley';
+    process.env.AWS_REGION = 'eu-west-1';
+    process.env.FANOUT_INLINE_MAX = '0';
+    process.env.PRESENCE_TIMEOUT_SECONDS = '0';
+
+    // Act
+    const config = loadRuntimeConfig();
+
+    // Assess
+    expect(config.fanoutInlineMax).toBe(0);
+    expect(config.presenceTimeoutSeconds).toBe(0);
+    process.env.PRESENCE_TIMEOUT_SECONDS = '-1';
+    expect(() => loadRuntimeConfig()).toThrow(
+      /PRESENCE_TIMEOUT_SECONDS must be an integer of at least 0, got "-1"/,
+    );
+  });
+
   it('loadRuntimeConfig applies the documented defaults', () => {
     // Prepare
     process.env.TABLE_NAME = 'parley';
@@ -62,6 +81,7 @@ describe('Shared: env', () => {
       'SEND_BURST',
       'MAX_ROOMS_PER_CONNECTION',
       'MAX_CONNECTIONS_PER_USER',
+      'PRESENCE_TIMEOUT_SECONDS',
     ]) {
       delete process.env[name];
     }
@@ -77,6 +97,7 @@ describe('Shared: env', () => {
       maxBodyBytes: 16_384,
       retentionDays: 30,
       fanoutInlineMax: 100,
+      presenceTimeoutSeconds: 45,
       deliveryQueueUrl: undefined,
       limits: { sendRatePerSecond: 10, sendBurst: 20, maxRoomsPerConnection: 50, maxConnectionsPerUser: 10 },
     });
