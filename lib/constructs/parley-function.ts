@@ -32,6 +32,15 @@ export const HANDLER_NAMES = [
 /** One of {@link HANDLER_NAMES}. */
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
+/**
+ * Handlers that only exist for the benchmarks: `baseline-send`, the scan-and-broadcast `send` of
+ * the AWS chat samples, created only with `-c sendDesign=baseline`.
+ */
+export const BENCH_HANDLER_NAMES = ['baseline-send'] as const;
+
+/** One of {@link BENCH_HANDLER_NAMES}. */
+export type BenchHandlerName = (typeof BENCH_HANDLER_NAMES)[number];
+
 /** CloudFormation metadata keys that map a template function back to its source. */
 export const METADATA_HANDLER = 'parley:handler';
 /** @see METADATA_HANDLER */
@@ -73,7 +82,7 @@ const TABLE_WRITE_ACTIONS = [
 /** Properties of a {@link ParleyFunction}. */
 export interface ParleyFunctionProps {
   /** The handler's name: the entry is `lambdas/handlers/<handlerName>.ts`. */
-  readonly handlerName: HandlerName;
+  readonly handlerName: HandlerName | BenchHandlerName;
   /** A description shown in the console. */
   readonly description?: string;
   /** Extra environment variables. @default - only the Powertools variables */
@@ -102,7 +111,7 @@ export interface ParleyFunctionProps {
  */
 export class ParleyFunction extends NodejsFunction {
   /** The handler's name, e.g. `send`. */
-  public readonly handlerName: HandlerName;
+  public readonly handlerName: HandlerName | BenchHandlerName;
   /** The entry file relative to the repository root, e.g. `lambdas/handlers/send.ts`. */
   public readonly entryPath: string;
   public constructor(scope: Construct, id: string, props: ParleyFunctionProps) {
@@ -183,6 +192,16 @@ export class ParleyFunction extends NodejsFunction {
         actions,
         resources: [table.tableArn, `${table.tableArn}/index/${BY_TIME_INDEX}`],
       }),
+    );
+  }
+
+  /**
+   * Lets the function `Scan` the table, which no Parley handler may do: only the benchmarks'
+   * scan-and-broadcast baseline needs it.
+   */
+  public allowTableScan(table: TableReference): void {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }),
     );
   }
 

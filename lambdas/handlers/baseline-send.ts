@@ -1,0 +1,146 @@
+/**
+ * `send`, the way the official AWS WebSocket chat samples do it, for the benchmarks only
+ * (`-c sendDesign=baseline`; the README calls it the "scan-and-broadcast baseline"). On every
+ * message it Scans the whole table for the room's connections in this region (a full-table
+ * `Scan` with a filter, every page, no index) and posts to each of them at once with an
+ * unbounded `Promise.all`. No sequence, no idempotency, no membership check, no rate limit, no
+ * retry of throttled posts, no delivery queue.
+ *
+ * It stores the message with one `PutItem` so that the other regions, which cannot post to this
+ * region's connections, deliver it from their replica's stream as they do Parley's messages; the
+ * `seq` it stores and acks is a clock reading, not a gap-free sequence. It answers the sender
+ * with the protocol's `ack` shape so a client can time it, and like every handler it never
+ * throws raw into API Gateway (the route middlewares answer failures with `error` frames).
+ */
+
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import { reply } from '../shared/delivery.js';
+import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { count, MetricName } from '../shared/metrics.js';
+import type { SendFrame } from '../shared/protocol.js';
+import { keys, type MemberItem, type MessageItem, toMessageFrame } from '../shared/repository.js';
+import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { routeMiddlewares } from '../shared/route.js';
+import {
+  type Caller,
+  callerOf,
+  OK,
+  type ParsedEvent,
+  type RouteResult,
+  type WebSocketEvent,
+} from '../shared/websocket.js';
+
+/** What one baseline send did (for tests and the benchmarks). */
+export interface BaselineOutcome {
+  message: MessageItem;
+  /** Items the Scan read, across every page. */
+  scanned: number;
+  /** Connections posted to, and how many of those posts failed. */
+  posted: number;
+  failed: number;
+}
+
+let lastSeq = 0;
+/**
+ * A positive, increasing number for the message key: the clock in microseconds' worth of room,
+ * kept within the 12 digits of the key. Not gap-free, not coordinated between containers.
+ */
+const clockSeq = (now: number): number => {
+  const candidate = (now % 1_000_000_000) * 1_000;
+  lastSeq = candidate > lastSeq ? candidate : lastSeq + 1;
+  return lastSeq;
+};
+
+/** Scans the whole table for the room's connections in `region`, following every page. */
+export const scanRoomConnections = async (
+  deps: Pick<HandlerDeps, 'db'>,
+  room: string,
+  region: string,
+): Promise<{ connectionIds: string[]; scanned: number }> => {
+  const connectionIds: string[] = [];
+  let scanned = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.client.send(
+      new ScanCommand({
+        TableName: deps.db.table,
+        FilterExpression: 'begins_with(sk, :member) AND #room = :room',
+        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeValues: { ':member': `MEMBER#${region}#`, ':room': room },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    scanned += page.ScannedCount ?? 0;
+    for (const item of (page.Items ?? []) as MemberItem[]) connectionIds.push(item.connectionId);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return { connectionIds, scanned };
+};
+
+/** Stores, acks and broadcasts one message, scan-and-broadcast style. */
+export const baselineSend = async (
+  deps: HandlerDeps,
+  caller: Caller,
+  frame: SendFrame,
+): Promise<BaselineOutcome> => {
+  const { room, id } = frame;
+  // The token's room claim costs no call; the samples have none, but it is not a design choice.
+  requireRoomAccess(caller, room);
+  const from = await resolveUser(deps, caller);
+  const ts = deps.now();
+  const seq = clockSeq(ts);
+  const message: MessageItem = {
+    room,
+    id,
+    origin: deps.region,
+    seq,
+    from,
+    body: JSON.stringify(frame.body),
+    ts,
+    region: deps.region,
+  };
+  await deps.db.client.send(
+    new PutCommand({
+      TableName: deps.db.table,
+      Item: {
+        ...keys.message(room, deps.region, seq),
+        ...message,
+        ttl: Math.floor(ts / 1000) + deps.config.retentionDays * 86_400,
+      },
+    }),
+  );
+  await reply(deps, caller.connectionId, {
+    type: 'ack',
+    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
+    room,
+    id,
+    origin: deps.region,
+    seq,
+    ts,
+  });
+  count(MetricName.MessagesAccepted);
+  const { connectionIds, scanned } = await scanRoomConnections(deps, room, deps.region);
+  const data = JSON.stringify(toMessageFrame(message));
+  const results = await Promise.all(
+    connectionIds.map((connectionId) =>
+      deps.connections.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data })).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  const failed = results.filter((ok) => !ok).length;
+  count(MetricName.MessagesDelivered, results.length - failed);
+  if (failed > 0) count(MetricName.DeliveryFailures, failed);
+  return { message, scanned, posted: results.length, failed };
+};
+
+/** The `send` route of the baseline design. */
+export const handler = middy<WebSocketEvent, RouteResult>()
+  .use(routeMiddlewares('send'))
+  .handler(async (event) => {
+    await baselineSend(handlerDeps(), callerOf(event), (event as ParsedEvent<SendFrame>).parley.frame);
+    return OK;
+  });
