@@ -465,7 +465,12 @@ export function parseConfig(get: ContextReader): ParleyConfig {
   if (alarmEmail !== undefined && !EMAIL_PATTERN.test(alarmEmail)) {
     throw new ConfigError('alarmEmail', alarmEmail, 'an e-mail address such as "ops@example.com"');
   }
-  const sendDesign = parseEnum(get, 'sendDesign', ['parley', 'baseline'] as const, CONFIG_DEFAULTS.sendDesign);
+  const sendDesign = parseEnum(
+    get,
+    'sendDesign',
+    ['parley', 'baseline'] as const,
+    CONFIG_DEFAULTS.sendDesign,
+  );
   const primaryRegion = regions[0] as string;
   return {
     regions,
