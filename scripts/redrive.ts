@@ -8,7 +8,8 @@
  *
  * - AWS: the function is found in the region by its name's prefix, the regional stack's name
  *   (`Parley-<region>`), or given with `--function`.
- * - Local stack: `--endpoint <global endpoint>` posts to its `/_local/regions/<r>/redrive`.
+ * - Local stack: `--endpoint <global endpoint>` (as `npm start` prints it, `ws://` or `http://`)
+ *   posts to its `/_local/regions/<r>/redrive`.
  *
  * Safe to run twice: a DLQ message is deleted only after its replay succeeded, and a replayed
  * message that was already delivered is dropped by clients by `(origin, seq)`.
@@ -90,9 +91,12 @@ export const parseRedriveArgs = (argv: readonly string[]): RedriveArgs => {
       throw new UsageError(`--max must be a positive integer, got "${max}"`);
     input.max = parsed;
   }
-  const endpoint = values.get('--endpoint');
+  // `npm start` prints the global endpoint as ws://...; its HTTP side is the same host and port.
+  const endpoint = values.get('--endpoint')?.replace(/^ws(s?):\/\//, 'http$1://');
   if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
-    throw new UsageError(`--endpoint must be an http(s) URL, got "${endpoint}"`);
+    throw new UsageError(
+      `--endpoint must be the local stack's global endpoint (http:// or ws://), got "${endpoint}"`,
+    );
   }
   const functionName = values.get('--function');
   return {

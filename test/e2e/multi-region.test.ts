@@ -5,6 +5,8 @@
  * members of a region in outage.
  */
 
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +37,32 @@ const open = async (user: string, endpoint: string): Promise<TestClient> => {
 };
 const isMessage = (id: string) => (f: Frame) => f.type === 'message' && f.id === id;
 
+/** Runs `npm run redrive -- <args>` (the script itself, under the project's Node) and parses its JSON. */
+const runRedrive = (args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const root = join(import.meta.dirname, '..', '..');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'redrive.ts'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve({ code, result: JSON.parse(stdout), stderr });
+      } catch {
+        reject(new Error(`redrive printed no JSON (exit ${code}): ${stdout}${stderr}`));
+      }
+    });
+  });
+
 /** Message items of a room in one region's replica. */
 const storedIds = async (region: string, room: string): Promise<string[]> => {
   const result = await stack.dynamoDb(region).send(
@@ -64,7 +92,7 @@ afterAll(async () => {
 });
 
 describe('Local stack: stream failures', () => {
-  it('retries a failing stream batch, bisects it, sends the bad record to the DLQ, and the redrive replays it', async () => {
+  it('retries a failing stream batch, bisects it, sends the bad record to the DLQ, and `npm run redrive` replays it once', async () => {
     const alice = await open('alice', stack.endpoints.regions[primary] as string);
     const bob = await open('bob', stack.endpoints.regions[secondary] as string);
     await alice.request({ action: 'join', room: 'dlq-room' });
@@ -123,15 +151,33 @@ describe('Local stack: stream failures', () => {
       expect(bob.frames.some(isMessage('bad-1'))).toBe(false);
 
       stack.setFault(secondary, 'fanout', undefined);
-      const redrive = await fetch(`${stack.endpoints.web}_local/regions/${secondary}/redrive`, {
-        method: 'POST',
-        body: JSON.stringify({ kind: 'stream' }),
+      // The operator's command, as the runbook gives it, run twice: the second finds nothing.
+      const first = await runRedrive([
+        '--region',
+        secondary,
+        '--queue',
+        'stream',
+        '--endpoint',
+        stack.endpoints.global,
+      ]);
+      expect(first).toMatchObject({
+        code: 0,
+        result: { kind: 'stream', received: 1, replayed: 1, failed: 0 },
       });
-      expect(redrive.status).toBe(200);
-      const result = await redrive.json();
-      expect(result).toBeTruthy();
       await bob.next(isMessage('bad-1'));
-      await eventually(async () => (await depth()) === 0);
+      expect(await depth()).toBe(0);
+      const second = await runRedrive([
+        '--region',
+        secondary,
+        '--queue',
+        'stream',
+        '--endpoint',
+        stack.endpoints.global,
+      ]);
+      expect(second).toMatchObject({ code: 0, result: { received: 0, replayed: 0, failed: 0 } });
+      await alice.request({ action: 'send', room: 'dlq-room', id: 'after-redrive', body: 'after' });
+      await bob.next(isMessage('after-redrive'));
+      expect(bob.frames.filter(isMessage('bad-1'))).toHaveLength(1);
     } finally {
       off();
       release();

@@ -52,6 +52,9 @@ describe('CLI: npm run redrive (arguments)', () => {
     expect(
       parseRedriveArgs(['--region', 'us-east-1', '--endpoint', 'http://127.0.0.1:8080/', '--function', 'fn']),
     ).toMatchObject({ endpoint: 'http://127.0.0.1:8080', functionName: 'fn' });
+    expect(parseRedriveArgs(['--region', 'us-east-1', '--endpoint', 'ws://127.0.0.1:4510/'])).toMatchObject({
+      endpoint: 'http://127.0.0.1:4510',
+    });
   });
 
   it.each([
