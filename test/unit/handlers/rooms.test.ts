@@ -244,11 +244,9 @@ describe('Handler: history', () => {
   it('leaves out a member of another region not heard from within the presence timeout', async () => {
     // Prepare
     ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock
-      .on(QueryCommand)
-      .resolves({
-        Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1'), member('w2', 'carol', 'eu-west-1')],
-      });
+    ddbMock.on(QueryCommand).resolves({
+      Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1'), member('w2', 'carol', 'eu-west-1')],
+    });
     // bob's region went down 46 s ago; carol's connection item is gone from this replica.
     ddbMock.on(BatchGetCommand).resolves({
       Responses: { parley: [seenItem('c1', NOW), seenItem('w1', NOW - 46_000)] },
