@@ -261,6 +261,73 @@ const DYNAMODB_ERRORS = {
   },
 } as const;
 
+const READ_OPERATIONS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+
+/** Capacity the handlers' calls of one region consumed, as DynamoDB reported it. */
+export interface CapacityCounts {
+  /** Data-plane calls. */
+  calls: number;
+  /** Read capacity units (on-demand: read request units). */
+  readUnits: number;
+  /** Write capacity units (on-demand: write request units). */
+  writeUnits: number;
+  /** Calls and units per operation, e.g. `Scan`. */
+  byOperation: Record<string, { calls: number; readUnits: number; writeUnits: number }>;
+}
+
+/**
+ * Counts the capacity DynamoDB reports for the handlers' calls (`ReturnConsumedCapacity: TOTAL`,
+ * which the proxy adds to every data-plane request when a meter is given), per region the calls
+ * were signed for. The benchmarks price it.
+ */
+export class CapacityMeter {
+  private counts: Record<string, CapacityCounts> = {};
+
+  /** A copy of the counts so far, by region. */
+  snapshot(): Record<string, CapacityCounts> {
+    return structuredClone(this.counts);
+  }
+
+  /** Forgets every count. */
+  reset(): void {
+    this.counts = {};
+  }
+
+  /** Adds one answer's `ConsumedCapacity` (an object, or a list for batch and transaction calls). */
+  record(region: string, operation: string, consumed: unknown): void {
+    const entries = Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed];
+    let read = 0;
+    let write = 0;
+    for (const entry of entries as {
+      CapacityUnits?: number;
+      ReadCapacityUnits?: number;
+      WriteCapacityUnits?: number;
+    }[]) {
+      if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
+        read += entry.ReadCapacityUnits ?? 0;
+        write += entry.WriteCapacityUnits ?? 0;
+      } else if (READ_OPERATIONS.has(operation)) read += entry.CapacityUnits ?? 0;
+      else write += entry.CapacityUnits ?? 0;
+    }
+    this.counts[region] ??= { calls: 0, readUnits: 0, writeUnits: 0, byOperation: {} };
+    const total = this.counts[region];
+    total.byOperation[operation] ??= { calls: 0, readUnits: 0, writeUnits: 0 };
+    const op = total.byOperation[operation];
+    total.calls++;
+    total.readUnits += read;
+    total.writeUnits += write;
+    op.calls++;
+    op.readUnits += read;
+    op.writeUnits += write;
+  }
+}
+
+/** Headers without `transfer-encoding`, for a body re-sent whole with its own length. */
+const withoutChunking = (headers: IncomingMessage['headers']): IncomingMessage['headers'] => {
+  const { 'transfer-encoding': _chunked, ...rest } = headers;
+  return rest;
+};
+
 /** Options of {@link DynamoDbProxy}. */
 export interface DynamoDbProxyOptions {
   /** DynamoDB Local's endpoint, e.g. `http://127.0.0.1:8000`. */
@@ -271,6 +338,11 @@ export interface DynamoDbProxyOptions {
    * every region to one region's table (one state for conditional writes).
    */
   routeRegion?: (region: string) => string;
+  /**
+   * When given, every data-plane request asks for `ReturnConsumedCapacity: TOTAL` and the meter
+   * counts each answer's capacity (the benchmarks' cost model). @default - requests pass unchanged
+   */
+  meter?: CapacityMeter;
   log: (line: string) => void;
 }
 
@@ -342,6 +414,11 @@ export class DynamoDbProxy {
     if (authorization && routed && routed !== region)
       headers.authorization = withSignedRegion(authorization, routed);
     headers.host = this.target.host;
+    const meter = this.options.meter;
+    if (meter && region && DATA_PLANE.has(operation)) {
+      this.forwardMetered(req, res, headers, (consumed) => meter.record(region, operation, consumed));
+      return;
+    }
     const upstream = request(
       {
         host: this.target.hostname,
@@ -364,5 +441,71 @@ export class DynamoDbProxy {
       } else res.destroy();
     });
     req.pipe(upstream);
+  }
+
+  /**
+   * Forwards one data-plane call with `ReturnConsumedCapacity: TOTAL` added to its JSON body (DynamoDB
+   * Local does not check signatures, as the region rewrite above already relies on) and hands the
+   * answer's `ConsumedCapacity` to `record`; the answer itself passes on unchanged.
+   */
+  private forwardMetered(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: IncomingMessage['headers'],
+    record: (consumed: unknown) => void,
+  ): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      try {
+        const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        input.ReturnConsumedCapacity = 'TOTAL';
+        body = Buffer.from(JSON.stringify(input));
+      } catch {
+        // Not JSON: forwarded as it came.
+      }
+      const upstream = request(
+        {
+          host: this.target.hostname,
+          port: this.target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...withoutChunking(headers), 'content-length': String(body.length) },
+          agent: this.agent,
+        },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => parts.push(chunk));
+          answer.on('end', () => {
+            const text = Buffer.concat(parts);
+            if (!answer.headers['content-encoding']) {
+              try {
+                record(
+                  (JSON.parse(text.toString('utf8')) as { ConsumedCapacity?: unknown }).ConsumedCapacity,
+                );
+              } catch {
+                record(undefined);
+              }
+            }
+            // The answer is re-sent whole: one length, no chunking.
+            const { 'transfer-encoding': _chunked, ...answerHeaders } = answer.headers;
+            res.writeHead(answer.statusCode ?? 502, {
+              ...answerHeaders,
+              'content-length': String(text.length),
+            });
+            res.end(text);
+          });
+        },
+      );
+      upstream.on('error', (error) => {
+        this.options.log(`[dynamodb proxy] ${error.message}`);
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(error.message);
+        } else res.destroy();
+      });
+      upstream.end(body);
+    });
   }
 }

@@ -30,6 +30,10 @@ export interface InvocationRecord {
   event: unknown;
   ok: boolean;
   error?: string;
+  /** Wall time from the invoke to its outcome (ms); invocations of a region share one thread. */
+  durationMs?: number;
+  /** The function's memory setting (MB), for GB-seconds. */
+  memoryMb?: number;
 }
 
 /** The error an invocation fails with (the handler threw, timed out, or a fault was injected). */
@@ -163,9 +167,18 @@ export class LambdaService {
     const entry = this.byHandler.get(handler);
     if (!entry) throw new Error(`region ${this.region} has no function for handler ${handler}`);
     const { fn, worker } = entry;
+    const started = performance.now();
     const notify = (ok: boolean, error?: string): void => {
       for (const listener of this.listeners) {
-        listener({ region: this.region, handler, event, ok, ...(error !== undefined ? { error } : {}) });
+        listener({
+          region: this.region,
+          handler,
+          event,
+          ok,
+          ...(error !== undefined ? { error } : {}),
+          durationMs: performance.now() - started,
+          memoryMb: fn.memoryMb,
+        });
       }
     };
     try {

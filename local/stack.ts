@@ -21,6 +21,8 @@ import { type BundledEntries, bundleEntries } from './bundle.js';
 import { type Engine, startDynamoDbLocal, startElasticMq } from './engines.js';
 import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
 import {
+  type CapacityCounts,
+  CapacityMeter,
   DynamoDbProxy,
   FaultController,
   type FaultCounts,
@@ -84,6 +86,11 @@ export interface LocalStackOptions {
   handlerLogLevel?: string;
   /** Reuse the synthesis while the app's code and config are unchanged. @default true */
   synthCache?: boolean;
+  /**
+   * Ask DynamoDB for the consumed capacity of every handler call and count it
+   * ({@link LocalStack.consumedCapacity}); for the benchmarks' cost model. @default false
+   */
+  meterCapacity?: boolean;
   /** Where log lines go. @default `.local/logs/local-stack-<globalPort>.log` */
   log?: (line: string) => void;
   /** Progress messages while starting (the CLI prints them). */
@@ -146,6 +153,10 @@ export interface LocalStack {
   clearFaults(): void;
   /** The faults injected so far, by kind. */
   faultCounts(): FaultCounts;
+  /** With `meterCapacity`: the capacity the handlers' DynamoDB calls consumed, by region (else empty). */
+  consumedCapacity(): Record<string, CapacityCounts>;
+  /** Starts the capacity counts again from zero. */
+  resetConsumedCapacity(): void;
   /** `eventual`, or `strong` (every region's handlers read and write the primary region's table). */
   consistency: 'eventual' | 'strong';
   /** Stops everything the stack started; idempotent. */
@@ -345,10 +356,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // region's calls to the primary region's table: one state, so every conditional write sees
     // every other region's writes at once (what multi-Region strong consistency guarantees).
     const faults = new FaultController();
+    const meter = new CapacityMeter();
     const dynamoDbProxy = new DynamoDbProxy({
       target: dynamoDb.endpoint,
       faults,
       ...(consistency === 'strong' ? { routeRegion: () => primaryRegion } : {}),
+      ...(options.meterCapacity ? { meter } : {}),
       log,
     });
     await dynamoDbProxy.listen();
@@ -733,6 +746,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       injectFaults,
       clearFaults,
       faultCounts: () => ({ ...faults.counts }),
+      consumedCapacity: () => meter.snapshot(),
+      resetConsumedCapacity: () => meter.reset(),
       consistency,
       stop,
     };
