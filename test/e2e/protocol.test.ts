@@ -1,30 +1,23 @@
 /**
- * The wire protocol end to end on the local stack: every action and reply, the error codes the
- * stack produces, refused handshakes, API Gateway's frame limit, and a stale connection cleaned
- * up through a 410. Real WebSocket clients over 127.0.0.1, the real handlers, DynamoDB Local.
+ * The protocol on the local stack, where it needs the stack's own controls: cross-region delivery
+ * and a retry deduplicated in the other region (fan-out from the replica's stream), `internal` when
+ * the store fails, tokens on the stage path and through the global endpoint, a client that resets
+ * during the handshake, a stale connection cleaned up through a 410, and the global endpoint's page.
+ * The wire-only conformance tests (every action, `bad_request`, `forbidden`, `payload_too_large`,
+ * 1009, refused handshakes) are in `conformance.test.ts`, which also runs against deployments.
  *
- * Error codes: `bad_request`, `forbidden`, `payload_too_large` and `internal` are produced here.
  * `unauthorized` is answered at the handshake (401/403): behind the authorizer every route knows
- * its user. `rate_limited` comes from send contention the handlers retry away, and API Gateway's
- * own throttling answers with its `Too Many Requests` message (test/unit/local/gateway.test.ts);
- * no handler answers `not_found`.
+ * its user. `rate_limited` comes from the send rate limit (test/integration/limits.test.ts), and API
+ * Gateway's own throttling answers with its `Too Many Requests` message
+ * (test/unit/local/gateway.test.ts); no handler answers `not_found`.
  */
 
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import {
-  connect,
-  eventually,
-  type Frame,
-  refusedStatus,
-  startTestStack,
-  type TestClient,
-  urlFor,
-} from './helpers.js';
+import { connect, eventually, type Frame, startTestStack, type TestClient, urlFor } from './helpers.js';
 
 let stack: LocalStack;
 let primary: string;
@@ -54,93 +47,6 @@ afterAll(async () => {
 });
 
 describe('Local stack: actions and replies', () => {
-  it('answers ping with pong echoing ref', async () => {
-    const alice = await open('alice');
-    const pong = await alice.request({ action: 'ping' });
-    expect(pong).toMatchObject({ type: 'pong' });
-    expect(typeof pong.ts).toBe('number');
-  });
-
-  it('joins, sends, acks, delivers, and stores an idempotent retry once', async () => {
-    const alice = await open('alice');
-    const joined = await alice.request({ action: 'join', room: 'proto-room' });
-    expect(joined).toMatchObject({ type: 'joined', room: 'proto-room', cursor: {} });
-    expect(joined.members).toEqual([{ user: 'alice', region: primary }]);
-
-    const ack = await alice.request({
-      action: 'send',
-      room: 'proto-room',
-      id: 'm-1',
-      body: { text: 'hello' },
-    });
-    expect(ack).toMatchObject({ type: 'ack', room: 'proto-room', id: 'm-1', origin: primary, seq: 1 });
-    const message = await alice.next(isType('message', (f) => f.id === 'm-1'));
-    expect(message).toMatchObject({
-      room: 'proto-room',
-      origin: primary,
-      seq: 1,
-      from: 'alice',
-      body: { text: 'hello' },
-    });
-
-    const retry = await alice.request({
-      action: 'send',
-      room: 'proto-room',
-      id: 'm-1',
-      body: { text: 'hello' },
-    });
-    expect(retry).toMatchObject({ type: 'ack', origin: primary, seq: 1, ts: ack.ts });
-    const second = await alice.request({ action: 'send', room: 'proto-room', id: 'm-2', body: 2 });
-    expect(second).toMatchObject({ type: 'ack', seq: 2 });
-    await alice.next(isType('message', (f) => f.id === 'm-2'));
-    // The retry produced no second message: m-1 arrived once, before m-2.
-    expect(alice.frames.filter((f) => f.type === 'message' && f.id === 'm-1')).toHaveLength(1);
-  });
-
-  it('answers history oldest first, with limit and before', async () => {
-    const bob = await open('bob');
-    await bob.request({ action: 'join', room: 'history-room' });
-    const acks: Frame[] = [];
-    for (let i = 1; i <= 3; i++) {
-      acks.push(await bob.request({ action: 'send', room: 'history-room', id: `h-${i}`, body: i }));
-    }
-    const all = await bob.request({ action: 'history', room: 'history-room' });
-    expect(all.type).toBe('history');
-    expect((all.messages as Frame[]).map((m) => m.id)).toEqual(['h-1', 'h-2', 'h-3']);
-    const last = await bob.request({ action: 'history', room: 'history-room', limit: 1 });
-    expect((last.messages as Frame[]).map((m) => m.id)).toEqual(['h-3']);
-    const before = await bob.request({
-      action: 'history',
-      room: 'history-room',
-      before: acks[2]?.ts as number,
-    });
-    expect((before.messages as Frame[]).every((m) => (m.ts as number) < (acks[2]?.ts as number))).toBe(true);
-  });
-
-  it('answers presence, announces joins and leaves, and forbids a room after leaving', async () => {
-    const carol = await open('carol');
-    const dave = await open('dave', secondary);
-    await carol.request({ action: 'join', room: 'presence-room' });
-    await dave.request({ action: 'join', room: 'presence-room' });
-    const event = await carol.next(isType('presence', (f) => f.event === 'join' && f.user === 'dave'));
-    expect(event).toMatchObject({ room: 'presence-room', region: secondary });
-
-    const presence = await carol.request({ action: 'presence', room: 'presence-room' });
-    expect(presence.type).toBe('presence');
-    expect(presence.members).toEqual(
-      expect.arrayContaining([
-        { user: 'carol', region: primary },
-        { user: 'dave', region: secondary },
-      ]),
-    );
-
-    const left = await dave.request({ action: 'leave', room: 'presence-room' });
-    expect(left).toMatchObject({ type: 'left', room: 'presence-room' });
-    await carol.next(isType('presence', (f) => f.event === 'leave' && f.user === 'dave'));
-    const refused = await dave.request({ action: 'send', room: 'presence-room', id: 'x', body: 'x' });
-    expect(refused).toMatchObject({ type: 'error', code: 'forbidden', action: 'send' });
-  });
-
   it('delivers across regions, dedups a retry in the other region, and resumes from a cursor there', async () => {
     const erin = await open('erin', primary);
     const frank = await open('frank', secondary);
@@ -198,44 +104,6 @@ describe('Local stack: actions and replies', () => {
 });
 
 describe('Local stack: errors', () => {
-  it('answers bad frames with bad_request and keeps the connection open', async () => {
-    const client = await open('henry');
-    client.send({ action: 'teleport', ref: 'bad-1' } as Record<string, unknown>);
-    expect(await client.next((f) => f.ref === 'bad-1')).toMatchObject({ type: 'error', code: 'bad_request' });
-    client.ws.send('this is not JSON');
-    await client.next(isType('error', (f) => f.code === 'bad_request' && f.ref === undefined));
-    const invalid = await client.request({ action: 'join', room: 'no spaces allowed' });
-    expect(invalid).toMatchObject({ type: 'error', code: 'bad_request', action: 'join' });
-    expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
-  });
-
-  it('answers forbidden for a room not joined', async () => {
-    const client = await open('ivan');
-    for (const frame of [
-      { action: 'send', room: 'not-joined', id: 'n-1', body: 1 },
-      { action: 'history', room: 'not-joined' },
-      { action: 'presence', room: 'not-joined' },
-    ]) {
-      expect(await client.request(frame)).toMatchObject({
-        type: 'error',
-        code: 'forbidden',
-        action: frame.action,
-      });
-    }
-  });
-
-  it('answers payload_too_large for a body over 16 KiB in a frame under 32 KiB', async () => {
-    const client = await open('judy');
-    await client.request({ action: 'join', room: 'big-room' });
-    const reply = await client.request({
-      action: 'send',
-      room: 'big-room',
-      id: 'big',
-      body: 'x'.repeat(20_000),
-    });
-    expect(reply).toMatchObject({ type: 'error', code: 'payload_too_large', action: 'send' });
-  });
-
   it('answers internal (without internals) when the store fails', async () => {
     const client = await open('leo');
     await client.request({ action: 'join', room: 'broken-room' });
@@ -249,35 +117,10 @@ describe('Local stack: errors', () => {
     const reply = await client.request({ action: 'send', room: 'broken-room', id: 'b-1', body: 1 });
     expect(reply).toMatchObject({ type: 'error', code: 'internal', message: 'internal error' });
   });
-
-  it('closes the connection with 1009 for a frame over 32 KiB, as API Gateway does', async () => {
-    const client = await open('mia');
-    client.ws.send(JSON.stringify({ action: 'ping', pad: 'x'.repeat(40_000) }));
-    expect((await client.closed).code).toBe(1009);
-  });
 });
 
 describe('Local stack: handshakes', () => {
   const region = () => stack.endpoints.regions[primary] as string;
-  const sign = (secret: string, exp: number) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('mallory')
-      .setExpirationTime(exp)
-      .sign(new TextEncoder().encode(secret));
-
-  it('refuses a handshake with no token with 401', async () => {
-    expect(await refusedStatus(region())).toBe(401);
-    expect(await refusedStatus(`${region()}?token=`)).toBe(401);
-  });
-
-  it('refuses a malformed token, a bad signature and an expired token with 403', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    expect(await refusedStatus(`${region()}?token=not.a.jwt`)).toBe(403);
-    expect(await refusedStatus(`${region()}?token=${await sign('some-other-secret', now + 600)}`)).toBe(403);
-    expect(await refusedStatus(`${region()}?token=${await stack.token('mallory', -60)}`)).toBe(403);
-  });
-
   it('accepts a valid token on the stage path too, and through the global endpoint', async () => {
     const token = await stack.token('nina');
     const staged = await connect(`${region()}prod?token=${token}`);

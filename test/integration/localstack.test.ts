@@ -1,15 +1,38 @@
 /**
  * The LocalStack path, tested up to what runs without a Docker engine: the compose file is valid
- * and has what Parley needs, and `cdklocal synth` with LocalStack's environment synthesizes the app.
+ * and has what Parley needs, `cdklocal synth` with LocalStack's environment synthesizes the app,
+ * and `PARLEY_E2E_TARGET=localstack` points the end-to-end suite at a LocalStack deployment (its
+ * outputs read, its endpoints rewritten, its tokens signed, the conformance file alone selected).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { deployedRegions, openTarget, targetKind } from '../e2e/target.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const outDirs: string[] = [];
+
+/** Runs a command of the project; resolves with its exit code and output. */
+const run = (
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolve({ code: exitCode, output: text }));
+  });
 
 afterAll(() => {
   for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
@@ -83,32 +106,17 @@ describe('LocalStack: cdklocal synth', () => {
     outDirs.push(outDir);
 
     // Act
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(
-        join(root, 'node_modules', '.bin', 'cdklocal'),
-        ['synth', '--quiet', '-c', 'regions=us-east-1,eu-west-1', '-o', outDir],
-        {
-          cwd: root,
-          env: {
-            ...process.env,
-            AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
-            AWS_ENDPOINT_URL_S3: 'http://s3.localhost.localstack.cloud:4566',
-            CDK_DEFAULT_ACCOUNT: '000000000000',
-            CDK_DEFAULT_REGION: 'us-east-1',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let text = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      child.once('error', reject);
-      child.once('exit', (exitCode) => resolve({ code: exitCode, output: text }));
-    });
+    const { code, output } = await run(
+      join(root, 'node_modules', '.bin', 'cdklocal'),
+      ['synth', '--quiet', '-c', 'regions=us-east-1,eu-west-1', '-o', outDir],
+      {
+        ...process.env,
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+        AWS_ENDPOINT_URL_S3: 'http://s3.localhost.localstack.cloud:4566',
+        CDK_DEFAULT_ACCOUNT: '000000000000',
+        CDK_DEFAULT_REGION: 'us-east-1',
+      },
+    );
 
     // Assess
     expect(code, output.slice(-2_000)).toBe(0);
@@ -130,4 +138,95 @@ describe('LocalStack: cdklocal synth', () => {
       10,
     );
   }, 300_000);
+});
+
+describe('LocalStack: the end-to-end suite as a target', () => {
+  // What `cdk deploy --outputs-file` writes for the two regional stacks (ids as LocalStack makes them).
+  const outputs = {
+    'Parley-us-east-1': {
+      WebSocketUrl: 'wss://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod',
+      HealthUrl: 'https://f6g7h8.execute-api.us-east-1.amazonaws.com/health',
+    },
+    'Parley-eu-west-1': { WebSocketUrl: 'wss://z9y8x7w6v5.execute-api.eu-west-1.amazonaws.com/prod' },
+    CDKToolkit: { BucketName: 'cdk-assets' },
+  };
+
+  it('reads the regions from the deploy outputs and rewrites the URLs to LocalStack host names', () => {
+    // Act
+    const localstack = deployedRegions(outputs, 'localstack', 'http://127.0.0.1:4566');
+    const aws = deployedRegions(outputs, 'aws');
+
+    // Assess
+    expect(localstack).toEqual([
+      {
+        region: 'us-east-1',
+        webSocketUrl: 'ws://a1b2c3d4e5.execute-api.localhost.localstack.cloud:4566/prod',
+      },
+      {
+        region: 'eu-west-1',
+        webSocketUrl: 'ws://z9y8x7w6v5.execute-api.localhost.localstack.cloud:4566/prod',
+      },
+    ]);
+    expect(aws.map((r) => r.webSocketUrl)).toEqual([
+      'wss://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod',
+      'wss://z9y8x7w6v5.execute-api.eu-west-1.amazonaws.com/prod',
+    ]);
+    expect(() => deployedRegions({ CDKToolkit: {} }, 'localstack')).toThrow(/no Parley-<region> stack/);
+    expect(() => deployedRegions({ 'Parley-us-east-1': {} }, 'aws')).toThrow(
+      /Parley-us-east-1 has no WebSocketUrl/,
+    );
+  });
+
+  it('opens a LocalStack target from the outputs file, with tokens signed by the given secret', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(root, '.local', 'e2e-target-'));
+    outDirs.push(dir);
+    const file = join(dir, 'outputs.json');
+    writeFileSync(file, JSON.stringify(outputs));
+
+    // Act
+    const target = await openTarget({
+      PARLEY_E2E_TARGET: 'localstack',
+      PARLEY_E2E_OUTPUTS: file,
+      PARLEY_JWT_SECRET: 'the-stack-secret',
+    });
+    const token = await target.token('alice');
+
+    // Assess
+    expect(target).toMatchObject({ kind: 'localstack', regions: ['us-east-1', 'eu-west-1'] });
+    expect(target.endpoint('eu-west-1')).toBe(
+      'ws://z9y8x7w6v5.execute-api.localhost.localstack.cloud:4566/prod',
+    );
+    const verified = await jwtVerify(token, new TextEncoder().encode('the-stack-secret'), {
+      algorithms: ['HS256'],
+    });
+    expect(verified.payload.sub).toBe('alice');
+    await expect(
+      openTarget({ PARLEY_E2E_TARGET: 'localstack', PARLEY_E2E_OUTPUTS: join(dir, 'missing.json') }),
+    ).rejects.toThrow(/no outputs file .*missing\.json; run npm run localstack:deploy first/);
+    expect(() => targetKind({ PARLEY_E2E_TARGET: 'staging' })).toThrow(
+      /must be local, localstack or aws, got "staging"/,
+    );
+  });
+
+  it('selects the conformance file alone when PARLEY_E2E_TARGET=localstack', async () => {
+    // Act
+    const { code, output } = await run(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'vitest', 'vitest.mjs'),
+        'list',
+        '--filesOnly',
+        '--project',
+        'e2e',
+        '--project',
+        'chaos',
+      ],
+      { ...process.env, PARLEY_E2E_TARGET: 'localstack' },
+    );
+
+    // Assess
+    expect(code, output).toBe(0);
+    expect(output.match(/test\/e2e\/\S+\.test\.ts/g)).toEqual(['test/e2e/conformance.test.ts']);
+  }, 120_000);
 });
