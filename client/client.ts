@@ -453,13 +453,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     if (options.before !== undefined) frame.before = options.before;
     const reply = await this.#request('history', room, frame);
     const messages = reply.type === 'history' ? reply.messages : [];
-    const limit = (frame.limit as number | undefined) ?? 50;
-    const oldest = messages[0];
-    return {
-      room,
-      messages,
-      nextBefore: messages.length >= limit && oldest !== undefined ? oldest.ts : undefined,
-    };
+    // A page may hold fewer than `limit` messages and still not be the last: the server ends a
+    // page before a group of messages that share a ts rather than inside it. Only an empty page
+    // is the start of the retained history.
+    return { room, messages, nextBefore: messages[0]?.ts };
   }
 
   /** Asks the server for the room's current members (and refreshes {@link ParleyClient.members}). */

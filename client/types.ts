@@ -251,8 +251,9 @@ export interface HistoryPage {
   room: string;
   messages: MessageFrame[];
   /**
-   * The `before` for the next (older) page, or undefined when this page was not full (the start
-   * of the room's retained history).
+   * The `before` for the next (older) page (the oldest `ts` of this one), or undefined when this
+   * page was empty: the start of the room's retained history. A page with fewer than `limit`
+   * messages is not necessarily the last (the server ends a page between two `ts` values).
    */
   nextBefore: number | undefined;
 }

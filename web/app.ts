@@ -242,6 +242,15 @@ const selectRoom = (room: string): void => {
   ui.log.scrollTop = ui.log.scrollHeight;
 };
 
+/**
+ * Whether the view holds the first message (seq 1) of every origin the room has: nothing older
+ * exists, so no request for an empty page is needed to know it.
+ */
+const startReached = (room: string, view: RoomView): boolean => {
+  const origins = Object.keys(client?.cursor(room) ?? {});
+  return origins.length > 0 && origins.every((origin) => view.messages.has(`${origin}:1`));
+};
+
 /** Loads the next older history page of a room, keeping the reader's place in the log. */
 const loadOlder = async (room: string): Promise<void> => {
   const view = rooms.get(room);
@@ -252,7 +261,7 @@ const loadOlder = async (room: string): Promise<void> => {
     const heightBefore = ui.log.scrollHeight;
     addMessages(view, page.messages);
     view.nextBefore = page.nextBefore;
-    view.historyDone = page.nextBefore === undefined;
+    view.historyDone = page.nextBefore === undefined || startReached(room, view);
     if (room === current) {
       renderMessages(false);
       ui.log.scrollTop += ui.log.scrollHeight - heightBefore;

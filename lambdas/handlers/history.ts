@@ -1,6 +1,8 @@
 /**
  * `history {room, limit?, before?}`: one page of the room's messages by time (the `byTime`
- * index), the `limit` (default 50) newest before `before`, answered oldest first.
+ * index), the `limit` (default 50) newest before `before`, answered oldest first. A page that
+ * would end inside a group of messages sharing one `ts` ends before that group, so paging with
+ * `before` = the oldest `ts` received never skips a message.
  */
 import middy from '@middy/core';
 import { reply } from '../shared/delivery.js';

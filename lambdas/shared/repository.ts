@@ -451,10 +451,29 @@ export const historyPage = async (
       KeyConditionExpression: condition,
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
-      Limit: options.limit,
+      // One more than the page, to see whether the page ends inside a group of messages that
+      // share a ts.
+      Limit: options.limit + 1,
     }),
   );
-  return ((result.Items ?? []) as MessageItem[]).reverse();
+  const items = (result.Items ?? []) as MessageItem[];
+  return pageBoundary(items, options.limit).reverse();
+};
+
+/**
+ * Cuts a newest-first page so that it never ends inside a group of messages with one `ts`: the
+ * next page asks for `ts < before` with the page's oldest ts, and would skip the rest of that
+ * group. A page made of a single ts group is returned whole (it cannot be cut).
+ *
+ * @param items - newest first, up to `limit + 1` of them
+ */
+export const pageBoundary = <T extends { ts: number }>(items: readonly T[], limit: number): T[] => {
+  const page = items.slice(0, limit);
+  const next = items[limit];
+  const oldest = page[page.length - 1];
+  if (next === undefined || oldest === undefined || Number(next.ts) !== Number(oldest.ts)) return page;
+  const cut = page.filter((item) => Number(item.ts) !== Number(oldest.ts));
+  return cut.length > 0 ? cut : page;
 };
 
 /** Reads the claim of `(room, id)`. */

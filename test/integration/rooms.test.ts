@@ -200,6 +200,47 @@ describe('Integration: history', () => {
     expect(((page?.messages ?? []) as { id: string }[]).map((message) => message.id)).toEqual(['h2', 'h3']);
   });
 
+  it('pages back through messages that share a ts without skipping or repeating one', async () => {
+    // Prepare: seven messages, two origins, in three ts groups of 2, 3 and 2 (same millisecond).
+    const caller = await connectAs('c-same', 'kim');
+    await join(deps, caller, { action: 'join', room: 'same-ts' });
+    const stored: string[] = [];
+    for (const [group, ids] of [
+      ['us-east-1', ['s1', 's2']],
+      ['eu-west-1', ['s3']],
+      ['us-east-1', ['s4']],
+      ['eu-west-1', ['s5', 's6']],
+      ['us-east-1', ['s7']],
+    ] as const) {
+      for (const id of ids) {
+        const ts = clock + (stored.length < 2 ? 1_000 : stored.length < 5 ? 2_000 : 3_000);
+        await storeMessageEventual(
+          deps.db,
+          { room: 'same-ts', id, from: 'kim', body: id, region: group },
+          { retentionDays: 30, now: () => ts },
+        );
+        stored.push(id);
+      }
+    }
+    clock += 3_000;
+    server.posts.length = 0;
+
+    // Act: page back four at a time, as the SDK does, with before = the oldest ts received.
+    const seen: string[][] = [];
+    let before: number | undefined;
+    for (let page = 0; page < 10; page += 1) {
+      await history(deps, caller, { action: 'history', room: 'same-ts', ref: `p${page}`, limit: 4, before });
+      const reply = server.framesFor('c-same').at(-1) as { messages: { id: string; ts: number }[] };
+      if (reply.messages.length === 0) break;
+      seen.push(reply.messages.map((message) => message.id));
+      before = reply.messages[0]?.ts;
+    }
+
+    // Assess: every message once; a page ends between ts groups, or is one whole group.
+    expect(seen.flat().sort()).toEqual([...stored].sort());
+    expect(seen.map((page) => page.length)).toEqual([2, 3, 2]);
+  });
+
   it('refuses history, presence and send to a connection that has not joined, writing nothing', async () => {
     // Prepare
     const caller = await connectAs('c-out', 'jay');

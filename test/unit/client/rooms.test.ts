@@ -562,6 +562,10 @@ describe('Client: rooms, sends and delivery', () => {
         messages: [message('lobby', 'us-east-1', 3)],
       });
       const page2 = await secondPage;
+      const thirdPage = harness.client.history('lobby', { limit: 2, before: page2.nextBefore });
+      const third = socket.take('history');
+      socket.reply({ type: 'history', ref: third.ref, room: 'lobby', messages: [] });
+      const page3 = await thirdPage;
 
       // Assess
       expect(first).toEqual({ action: 'history', room: 'lobby', limit: 2, ref: expect.any(String) });
@@ -569,7 +573,10 @@ describe('Client: rooms, sends and delivery', () => {
       expect(page1.nextBefore).toBe(1_004);
       expect(second).toMatchObject({ limit: 2, before: 1_004 });
       expect(page2.messages.map((m) => m.seq)).toEqual([3]);
-      expect(page2.nextBefore).toBeUndefined();
+      // A short page is not the end (the server may have cut it at a ts boundary); an empty one is.
+      expect(page2.nextBefore).toBe(1_003);
+      expect(third).toMatchObject({ limit: 2, before: 1_003 });
+      expect(page3).toEqual({ room: 'lobby', messages: [], nextBefore: undefined });
       // History does not count as live traffic.
       expect(harness.messages).toEqual([]);
     });

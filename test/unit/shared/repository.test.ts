@@ -14,6 +14,7 @@ import {
   fullJitter,
   historyPage,
   keys,
+  pageBoundary,
   presenceOf,
   storeMessageEventual,
   storeMessageStrong,
@@ -101,7 +102,13 @@ describe('Shared: repository keys and shapes', () => {
 
   it('history queries byTime newest first below before, then returns oldest first', async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves({ Items: [{ id: 'newer' }, { id: 'older' }] });
+    ddbMock.on(QueryCommand).resolves({
+      Items: [
+        { id: 'newer', ts: 1_700_000_000_400 },
+        { id: 'older', ts: 1_700_000_000_300 },
+        { id: 'beyond the page', ts: 1_700_000_000_200 },
+      ],
+    });
 
     // Act
     const page = await historyPage(unitDeps().db, 'r', { limit: 2, before: 1_700_000_000_500 });
@@ -113,7 +120,7 @@ describe('Shared: repository keys and shapes', () => {
       KeyConditionExpression: 'gpk = :gpk AND gsk < :before',
       ExpressionAttributeValues: { ':gpk': 'ROOM#r', ':before': '1700000000500' },
       ScanIndexForward: false,
-      Limit: 2,
+      Limit: 3,
     });
   });
 });
@@ -275,5 +282,26 @@ describe('Shared: repository strong send', () => {
     // Assess
     expect(outcome).toEqual({ duplicate: true, ack: { origin: 'global', seq: 12, ts: 99 } });
     expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+});
+
+describe('Repository: history page boundaries', () => {
+  const at = (ts: number, id: string) => ({ ts, id });
+
+  it('keeps a full page whose oldest ts differs from the next message', () => {
+    expect(pageBoundary([at(5, 'a'), at(4, 'b'), at(3, 'c')], 2).map((m) => m.id)).toEqual(['a', 'b']);
+  });
+
+  it('ends the page before a ts group that continues past it', () => {
+    expect(pageBoundary([at(5, 'a'), at(4, 'b'), at(4, 'c')], 2).map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('returns a page that is one ts group whole, since it cannot be cut', () => {
+    expect(pageBoundary([at(4, 'a'), at(4, 'b'), at(4, 'c')], 2).map((m) => m.id)).toEqual(['a', 'b']);
+  });
+
+  it('returns a short last page as it is', () => {
+    expect(pageBoundary([at(4, 'a'), at(4, 'b')], 2).map((m) => m.id)).toEqual(['a', 'b']);
+    expect(pageBoundary([], 2)).toEqual([]);
   });
 });
