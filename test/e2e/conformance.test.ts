@@ -11,7 +11,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Frame, refusedStatus, type TestClient } from './helpers.js';
+import { connect, type Frame, isType, refusedStatus, type TestClient } from './helpers.js';
 import { type E2eTarget, openTarget } from './target.js';
 
 let target: E2eTarget;
@@ -25,11 +25,6 @@ const open = async (user: string): Promise<TestClient> => {
   clients.push(client);
   return client;
 };
-
-const isType =
-  (type: string, extra: (f: Frame) => boolean = () => true) =>
-  (f: Frame) =>
-    f.type === type && extra(f);
 
 beforeAll(async () => {
   target = await openTarget();

@@ -11,6 +11,12 @@ import { freePort, type LocalStack, type LocalStackOptions, startLocalStack } fr
 /** A server frame as received (parsed JSON). */
 export type Frame = Record<string, unknown> & { type?: string };
 
+/** Matches a frame of `type` for which `extra` holds. */
+export const isType =
+  (type: string, extra: (f: Frame) => boolean = () => true) =>
+  (f: Frame): boolean =>
+    f.type === type && extra(f);
+
 /** A connected test client that records every frame it receives. */
 export interface TestClient {
   ws: WebSocket;

@@ -5,13 +5,13 @@
  * members of a region in outage.
  */
 
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvocationRecord } from '../../local/lambda-service.js';
 import type { LocalStack } from '../../local/stack.js';
+import { ROOT, runProcess } from '../helpers/process.js';
 import {
   connect,
   eventually,
@@ -38,30 +38,19 @@ const open = async (user: string, endpoint: string): Promise<TestClient> => {
 const isMessage = (id: string) => (f: Frame) => f.type === 'message' && f.id === id;
 
 /** Runs `npm run redrive -- <args>` (the script itself, under the project's Node) and parses its JSON. */
-const runRedrive = (args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const root = join(import.meta.dirname, '..', '..');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'redrive.ts'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code, result: JSON.parse(stdout), stderr });
-      } catch {
-        reject(new Error(`redrive printed no JSON (exit ${code}): ${stdout}${stderr}`));
-      }
-    });
-  });
+const runRedrive = async (args: string[]): Promise<{ code: number | null; result: unknown }> => {
+  const { code, stdout, stderr } = await runProcess(process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'scripts', 'redrive.ts'),
+    ...args,
+  ]);
+  try {
+    return { code, result: JSON.parse(stdout) };
+  } catch {
+    throw new Error(`redrive printed no JSON (exit ${code}): ${stdout}${stderr}`);
+  }
+};
 
 /** Message items of a room in one region's replica. */
 const storedIds = async (region: string, room: string): Promise<string[]> => {
@@ -152,28 +141,15 @@ describe('Local stack: stream failures', () => {
 
       stack.setFault(secondary, 'fanout', undefined);
       // The operator's command, as the runbook gives it, run twice: the second finds nothing.
-      const first = await runRedrive([
-        '--region',
-        secondary,
-        '--queue',
-        'stream',
-        '--endpoint',
-        stack.endpoints.global,
-      ]);
+      const redrive = ['--region', secondary, '--queue', 'stream', '--endpoint', stack.endpoints.global];
+      const first = await runRedrive(redrive);
       expect(first).toMatchObject({
         code: 0,
         result: { kind: 'stream', received: 1, replayed: 1, failed: 0 },
       });
       await bob.next(isMessage('bad-1'));
       expect(await depth()).toBe(0);
-      const second = await runRedrive([
-        '--region',
-        secondary,
-        '--queue',
-        'stream',
-        '--endpoint',
-        stack.endpoints.global,
-      ]);
+      const second = await runRedrive(redrive);
       expect(second).toMatchObject({ code: 0, result: { received: 0, replayed: 0, failed: 0 } });
       await alice.request({ action: 'send', room: 'dlq-room', id: 'after-redrive', body: 'after' });
       await bob.next(isMessage('after-redrive'));

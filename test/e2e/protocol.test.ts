@@ -17,7 +17,7 @@ import { createConnection } from 'node:net';
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { connect, eventually, type Frame, startTestStack, type TestClient, urlFor } from './helpers.js';
+import { connect, eventually, isType, startTestStack, type TestClient, urlFor } from './helpers.js';
 
 let stack: LocalStack;
 let primary: string;
@@ -29,11 +29,6 @@ const open = async (user: string, region = primary): Promise<TestClient> => {
   clients.push(client);
   return client;
 };
-
-const isType =
-  (type: string, extra: (f: Frame) => boolean = () => true) =>
-  (f: Frame) =>
-    f.type === type && extra(f);
 
 beforeAll(async () => {
   stack = await startTestStack();

@@ -4,35 +4,22 @@
  * and `PARLEY_E2E_TARGET=localstack` points the end-to-end suite at a LocalStack deployment (its
  * outputs read, its endpoints rewritten, its tokens signed, the conformance file alone selected).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { deployedRegions, openTarget, targetKind } from '../e2e/target.js';
+import { runProcess } from '../helpers/process.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const outDirs: string[] = [];
 
 /** Runs a command of the project; resolves with its exit code and output. */
-const run = (
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; output: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (exitCode) => resolve({ code: exitCode, output: text }));
-  });
+const run = async (command: string, args: string[], env: NodeJS.ProcessEnv) => {
+  const { code, stdout, stderr } = await runProcess(command, args, env);
+  return { code, output: stdout + stderr };
+};
 
 afterAll(() => {
   for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
