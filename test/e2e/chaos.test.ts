@@ -336,5 +336,5 @@ describe('Chaos', () => {
       const ids = new Set((await storedMessages(region)).map((s) => s.id));
       expect([...ackedIds.keys()].filter((id) => !ids.has(id))).toEqual([]);
     }
-  }, 600_000); // about 3 minutes on 2 quiet cores; much longer on a shared machine
+  }, 900_000); // about 3 minutes on 2 quiet cores; up to 10 beside a benchmark on the same 2 cores
 });
