@@ -7,7 +7,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DeliveryJob, deliver } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { serverFrameSchema } from '../shared/protocol.js';
