@@ -6,12 +6,16 @@
  * writes (joining 1,000 members one by one would announce each to every member before it:
  * O(n^2) presence frames).
  */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/shared/clients.js';
 import { CONNECTION_TTL_SECONDS, keys } from '../lambdas/shared/repository.js';
 import type { LocalStack } from '../local/stack.js';
+import { localJwtSecret } from '../local/token.js';
 import { type BenchSocket, type Frame, openMany } from './clients.js';
-import { type Design, note, sleep, startBenchStack, waitFor } from './harness.js';
+import { type Design, note, onExit, ROOT, sleep, startBenchStack, waitFor } from './harness.js';
+import type { OpenRequest } from './idle-connections.js';
 import { price, type Usage } from './prices.js';
 import { type Figure, figure, percentile } from './stats.js';
 
@@ -89,14 +93,63 @@ const COST_MEMBERS_PER_REGION = 5;
 
 const noop = (): void => undefined;
 
+/** The child process that holds the idle connections (see `idle-connections.ts`). */
+interface IdleHolder {
+  open(endpoint: string, users: string[], concurrency: number): Promise<number>;
+  /** Kills the child: the kernel resets its connections at once, no close handshakes. */
+  kill(): void;
+}
+
+const startIdleHolder = (): IdleHolder => {
+  const child: ChildProcess = fork(join(ROOT, 'bench', 'idle-connections.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const kill = (): void => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  const off = onExit(async () => kill());
+  let requests = 0;
+  return {
+    open: (endpoint, users, concurrency) =>
+      new Promise((resolve, reject) => {
+        const id = ++requests;
+        const onMessage = (message: { type: string; id: number; count?: number; message?: string }): void => {
+          if (message.id !== id) return;
+          child.off('message', onMessage);
+          if (message.type === 'opened') resolve(message.count ?? 0);
+          else reject(new Error(`idle connections: ${message.message ?? 'failed'}`));
+        };
+        child.on('message', onMessage);
+        const request: OpenRequest = {
+          type: 'open',
+          id,
+          endpoint,
+          users,
+          concurrency,
+          jwtSecret: localJwtSecret(),
+        };
+        child.send(request);
+      }),
+    kill: () => {
+      off();
+      kill();
+    },
+  };
+};
+
 /** Measures `design` following `plan`; starts and stops its own stack. */
 export const runDesign = async (design: Design, plan: DesignPlan): Promise<DesignResult> => {
   note(`${design}: starting the local stack`);
   const stack = await startBenchStack(design);
+  const idle = startIdleHolder();
   try {
-    return await measure(stack, design, plan);
+    return await measure(stack, design, plan, idle);
   } finally {
     note(`${design}: stopping the local stack`);
+    // Idle connections go first, reset by the kernel, so the stack has few connections to close.
+    idle.kill();
+    await sleep(500);
     await stack.stop();
   }
 };
@@ -109,7 +162,12 @@ interface Layout {
   ids: Map<string, string>;
 }
 
-const measure = async (stack: LocalStack, design: Design, plan: DesignPlan): Promise<DesignResult> => {
+const measure = async (
+  stack: LocalStack,
+  design: Design,
+  plan: DesignPlan,
+  idle: IdleHolder,
+): Promise<DesignResult> => {
   const [first, second] = stack.regions;
   if (!first || !second) throw new Error('the bench needs two regions');
   const layout: Layout = { first: [], second: [], global: [], ids: new Map() };
@@ -133,7 +191,8 @@ const measure = async (stack: LocalStack, design: Design, plan: DesignPlan): Pro
       },
       plan.connectConcurrency,
     );
-  const total = (): number => layout.first.length + layout.second.length + layout.global.length;
+  let idleCount = 0;
+  const total = (): number => layout.first.length + layout.second.length + layout.global.length + idleCount;
   const largestRoom = Math.max(10, ...plan.fanout.flatMap((f) => f.roomSizes));
   const result: DesignResult = { design, levels: {} };
 
@@ -147,15 +206,17 @@ const measure = async (stack: LocalStack, design: Design, plan: DesignPlan): Pro
       layout.global.push(...(await open(stack.endpoints.global, 'g', 0, 2)));
       await setUpRooms(stack, layout, plan);
     } else {
-      // Idle connections, split between the regions (two gateways and two Lambda threads open them).
+      // Idle connections, held by a child process (open files per process are limited), split
+      // between the regions (two gateways and two Lambda threads open them).
       const missing = Math.max(0, level - total());
       const toFirst = Math.ceil(missing / 2);
-      const [a, b] = await Promise.all([
-        open(first.endpoint, 'a', layout.first.length, toFirst),
-        open(second.endpoint, 'b', layout.second.length, missing - toFirst),
+      const users = (prefix: string, count: number): string[] =>
+        Array.from({ length: count }, (_, i) => `${prefix}${idleCount + i}`);
+      const opened = await Promise.all([
+        idle.open(first.endpoint, users('ia', toFirst), plan.connectConcurrency),
+        idle.open(second.endpoint, users('ib', missing - toFirst), plan.connectConcurrency),
       ]);
-      layout.first.push(...a);
-      layout.second.push(...b);
+      idleCount += opened[0] + opened[1];
     }
     const connectSeconds = (performance.now() - started) / 1000;
     note(`${design}: ${total()} connections open (${connectSeconds.toFixed(1)} s)`);
@@ -375,11 +436,12 @@ const measureLatency = async (layout: Layout, plan: DesignPlan): Promise<Latency
 };
 
 /**
- * Fan-out throughput: up to ten members publish `messages` between them, each sending its next
- * as soon as the previous is acknowledged (a `rate_limited` answer is retried with the same id,
- * as the SDK does: one connection's concurrent sends contend for its token bucket); deliveries per
+ * Fan-out throughput: one member publishes `messages`, each as soon as the previous one is
+ * acknowledged (both designs acknowledge before they deliver, so deliveries overlap the next
+ * sends; a `rate_limited` answer is retried with the same id, as the SDK does); deliveries per
  * second from the first send to the last delivery (or to the end of the budget, counting what
- * arrived).
+ * arrived). One publisher, because Parley orders a room's messages: concurrent sends to one room
+ * contend for its sequence counter, which would measure that contention rather than fan-out.
  */
 const measureFanout = async (
   members: BenchSocket[],
@@ -418,7 +480,7 @@ const measureFanout = async (
       }
     }
   };
-  for (const from of members.slice(0, 10)) void publish(from);
+  void publish(members[0] as BenchSocket);
   const timer = setTimeout(finish, budgetMs);
   await done;
   clearTimeout(timer);

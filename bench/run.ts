@@ -8,7 +8,7 @@
  * several runs with their min and max.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ColdStartResult, runColdStart } from './coldstart.js';
@@ -121,7 +121,13 @@ const main = async (): Promise<void> => {
   const summary: Record<string, unknown> = {
     command: `npm run bench${quick ? ' -- --quick' : ''}${only.length > 0 ? ` -- --only ${only.join(',')}` : ''}`,
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      // Other work on the machine skews every figure; the load average says how much there was.
+      loadAverageAtStart: loadavg(),
+    },
     plan,
     targets: {} as Record<string, unknown>,
   };
@@ -400,6 +406,7 @@ const main = async (): Promise<void> => {
   summary.coldStart = coldStart;
   summary.failover = failover;
   summary.wallSeconds = (Date.now() - started) / 1000;
+  (summary.machine as Record<string, unknown>).loadAverageAtEnd = loadavg();
   writeJson('summary', summary);
 
   printTable(rows);
