@@ -90,10 +90,10 @@ const planFor = (): DesignPlan => {
     fanout: [...fanout].map(([level, sizes]) => ({ level, roomSizes: [...sizes].sort((a, b) => a - b) })),
     costLevels: [...costLevels],
     runs: RUNS,
-    latencyMessages: quick ? 8 : 20,
-    fanoutMessages: quick ? { 10: 10, 100: 4 } : { 10: 40, 100: 10, 1000: 3 },
-    costMessages: quick ? 6 : 20,
-    runBudgetMs: quick ? 5_000 : 10_000,
+    latencyMessages: quick ? 8 : 15,
+    fanoutMessages: quick ? { 10: 10, 100: 4 } : { 10: 30, 100: 8, 1000: 3 },
+    costMessages: quick ? 6 : 10,
+    runBudgetMs: quick ? 5_000 : 6_000,
     connectConcurrency: 64,
   };
 };
