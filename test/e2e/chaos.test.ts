@@ -171,14 +171,16 @@ describe('Chaos', () => {
   it('loses no acknowledged message and shows none twice or out of order through outages, drops, throttling, crashes and lag', async () => {
     const started = Date.now();
     for (let i = 0; i < CLIENTS; i++) members.push(openMember(i));
-    // Everyone is in the room before the first send, so everyone must receive every message.
+    // Everyone is in the room before the first send, so everyone must receive every message. No
+    // fault is injected yet; on a machine busy with other work a join may still time out, so each
+    // client keeps trying for up to 5 minutes (setup, not what is measured).
     await Promise.all(
       members.map(async (m) => {
-        for (let attempt = 1; ; attempt++) {
+        for (;;) {
           try {
             return await m.client.join(ROOM);
           } catch (error) {
-            if (attempt >= 5) throw error;
+            if (Date.now() - started > 300_000) throw error;
           }
         }
       }),
