@@ -91,9 +91,10 @@ const planFor = (): DesignPlan => {
     costLevels: [...costLevels],
     runs: RUNS,
     latencyMessages: quick ? 8 : 15,
-    fanoutMessages: quick ? { 10: 10, 100: 4 } : { 10: 30, 100: 8, 1000: 3 },
-    costMessages: quick ? 6 : 10,
+    fanoutMessages: quick ? { 10: 10, 100: 4 } : { 10: 20, 100: 8, 1000: 3 },
+    costMessages: quick ? 4 : 6,
     runBudgetMs: quick ? 5_000 : 6_000,
+    fanoutBudgetMs: quick ? 8_000 : 12_000,
     connectConcurrency: 64,
   };
 };
@@ -136,7 +137,7 @@ const main = async (): Promise<void> => {
   let coldStart: ColdStartResult[] | undefined;
   if (wanted('coldstart')) {
     note('cold start: bundling every handler and timing its init');
-    coldStart = await runColdStart(quick ? 3 : 5);
+    coldStart = await runColdStart(3);
     writeJson('coldstart', coldStart);
   }
 
