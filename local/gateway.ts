@@ -408,7 +408,7 @@ export class RegionGateway {
         return refuseUpgrade(socket, status, status >= 500 ? 'Internal server error' : 'Forbidden');
     }
     if (this.outage || socket.destroyed || !socket.writable) {
-      // $connect succeeded but the connection never opens: API Gateway still runs $disconnect.
+      // $connect stored a connection that never opens: $disconnect removes it now rather than at its TTL.
       if (connectRoute)
         void this.invokeDisconnect(
           { ...connection, headers, authorizer, closeCode: 1006 },
