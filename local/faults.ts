@@ -433,13 +433,7 @@ export class DynamoDbProxy {
         answer.pipe(res);
       },
     );
-    upstream.on('error', (error) => {
-      this.options.log(`[dynamodb proxy] ${error.message}`);
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(error.message);
-      } else res.destroy();
-    });
+    upstream.on('error', (error) => this.upstreamFailed(res, error));
     req.pipe(upstream);
   }
 
@@ -498,14 +492,17 @@ export class DynamoDbProxy {
           });
         },
       );
-      upstream.on('error', (error) => {
-        this.options.log(`[dynamodb proxy] ${error.message}`);
-        if (!res.headersSent) {
-          res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end(error.message);
-        } else res.destroy();
-      });
+      upstream.on('error', (error) => this.upstreamFailed(res, error));
       upstream.end(body);
     });
+  }
+
+  /** DynamoDB Local could not be reached: 502 while nothing was answered yet, else a cut answer. */
+  private upstreamFailed(res: ServerResponse, error: Error): void {
+    this.options.log(`[dynamodb proxy] ${error.message}`);
+    if (!res.headersSent) {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(error.message);
+    } else res.destroy();
   }
 }
