@@ -75,8 +75,11 @@ export interface LevelResult {
   connections: number;
   connectSeconds: number;
   latency?: LatencyResult;
-  /** Deliveries per second, by room size. */
-  fanout?: Record<string, Figure & { deliveries: number[] }>;
+  /**
+   * Deliveries per second, by room size; per run, the deliveries counted within the budget and
+   * those still missing after the drain (never seen by the members: lost, or slower than both).
+   */
+  fanout?: Record<string, Figure & { deliveries: number[]; missingAfterDrain: number[] }>;
   cost?: CostResult;
 }
 
@@ -239,6 +242,7 @@ const measure = async (
       for (const size of fanout.roomSizes) {
         const runs: number[] = [];
         const deliveries: number[] = [];
+        const missingAfterDrain: number[] = [];
         for (let run = 0; run < plan.runs; run++) {
           const outcome = await measureFanout(
             layout.first.slice(0, size),
@@ -249,11 +253,15 @@ const measure = async (
           );
           runs.push(outcome.rate);
           deliveries.push(outcome.delivered);
+          missingAfterDrain.push(outcome.missingAfterDrain);
           await waitFor(() => stack.replicationIdle(), 10_000);
           await sleep(300);
         }
-        levelResult.fanout[String(size)] = { ...figure(runs), deliveries };
-        note(`${design} @${total()}: room of ${size}: ${figure(runs).median.toFixed(0)} deliveries/s`);
+        levelResult.fanout[String(size)] = { ...figure(runs), deliveries, missingAfterDrain };
+        const missing = missingAfterDrain.reduce((sum, n) => sum + n, 0);
+        note(
+          `${design} @${total()}: room of ${size}: ${figure(runs).median.toFixed(0)} deliveries/s${missing > 0 ? `; ${missing} deliveries not seen after the ${DRAIN_MS / 1000} s drain` : ''}`,
+        );
       }
     }
     if (plan.costLevels.includes(level)) {
@@ -451,7 +459,7 @@ const measureFanout = async (
   messages: number,
   budgetMs: number,
   tag: string,
-): Promise<{ rate: number; delivered: number }> => {
+): Promise<{ rate: number; delivered: number; missingAfterDrain: number }> => {
   if (members.length === 0) throw new Error('empty room');
   const ids = new Set(Array.from({ length: messages }, (_, i) => `fan-${tag}-${Date.now()}-${i}`));
   const expected = messages * members.length;
@@ -493,7 +501,11 @@ const measureFanout = async (
   // next run does not start behind it.
   if (!complete) await waitFor(() => delivered >= expected, DRAIN_MS, 100);
   for (const member of members) member.onFrame = noop;
-  return { rate: counted / (elapsed / 1000), delivered: counted };
+  return {
+    rate: counted / (elapsed / 1000),
+    delivered: counted,
+    missingAfterDrain: Math.max(0, expected - delivered),
+  };
 };
 
 /** How long an unfinished fan-out run may drain before the next one starts. */

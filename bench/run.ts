@@ -227,6 +227,16 @@ const main = async (): Promise<void> => {
           `baseline ${fmtFigure(bf)}`,
           `${fmt(ratio(pf.median, bf.median))}x`,
         ]);
+        const missing = (f: typeof pf): number => f.missingAfterDrain.reduce((sum, n) => sum + n, 0);
+        if (missing(pf) > 0 || missing(bf) > 0) {
+          rows.push([
+            `fan-out @${connections(at)}`,
+            `room of ${size}: deliveries not seen after the drain`,
+            String(missing(pf)),
+            `baseline ${missing(bf)}`,
+            '',
+          ]);
+        }
         if (at === HIGH) {
           targets[`fanout room ${size} @${HIGH}`] = {
             ratio: ratio(pf.median, bf.median),
