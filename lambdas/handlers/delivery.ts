@@ -7,7 +7,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type DeliveryJob, deliver } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { serverFrameSchema } from '../shared/protocol.js';
@@ -15,7 +15,10 @@ import { baseMiddlewares } from '../shared/route.js';
 
 const processor = new BatchProcessor(EventType.SQS);
 
-const jobSchema = z.object({ frame: serverFrameSchema, connectionIds: z.array(z.string().min(1)) });
+const jobSchema = z.object({
+  frame: serverFrameSchema,
+  connectionIds: z.array(z.string().check(z.minLength(1))),
+});
 
 /**
  * Parses a delivery job.
