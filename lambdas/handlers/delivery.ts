@@ -41,9 +41,16 @@ export const deliverJob = async (deps: HandlerDeps, record: SQSRecord): Promise<
     throw new Error(`${undelivered} of ${job.connectionIds.length} connection(s) not reached`);
 };
 
-/** Processes one SQS batch with partial failure reporting. */
+/**
+ * Processes one SQS batch with partial failure reporting, one job after another: each job already
+ * keeps the client's socket pool busy (see `DEFAULT_DELIVERY_CONCURRENCY`), so jobs in parallel
+ * would only queue for sockets, and in order a connection in two jobs of one batch (two messages
+ * of a large room) gets them in the order they were queued.
+ */
 export const deliveryWorker = (deps: HandlerDeps, event: SQSEvent): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, (record: SQSRecord) => deliverJob(deps, record), processor);
+  processPartialResponse(event, (record: SQSRecord) => deliverJob(deps, record), processor, {
+    processInParallel: false,
+  });
 
 /** The delivery queue handler. */
 export const handler = middy<SQSEvent, SQSBatchResponse>()

@@ -44,7 +44,7 @@ export interface DeliveryDeps {
   sqs?: SQSClient | undefined;
   /** The delivery queue; without it, failures are only logged and counted. */
   queueUrl?: string | undefined;
-  /** Posts in flight at once (default 10). */
+  /** Posts in flight at once (default {@link DEFAULT_DELIVERY_CONCURRENCY}). */
   concurrency?: number;
   /** Attempts per connection when throttled (default 5). */
   maxAttempts?: number;
@@ -135,6 +135,13 @@ export const postWithRetry = async (
   }
 };
 
+/**
+ * Posts in flight at once by default: the SDK's HTTP handler keeps 50 sockets per client, so more
+ * would only wait in its queue (and past 100 waiting it logs a warning on every call), and fewer
+ * leaves sockets idle while a room of a hundred waits on round trips.
+ */
+export const DEFAULT_DELIVERY_CONCURRENCY = 50;
+
 /** Runs `work` over `items` with at most `limit` in flight. */
 const forEachLimited = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
   let next = 0;
@@ -166,11 +173,15 @@ export const deliver = async (
   connectionIds: readonly string[],
 ): Promise<DeliveryReport> => {
   const report: DeliveryReport = { delivered: [], gone: [], throttled: [], failed: [] };
-  await forEachLimited(connectionIds, deps.concurrency ?? 10, async (connectionId) => {
-    const result = await postWithRetry(deps, connectionId, frame);
-    report[result === 'delivered' ? 'delivered' : result].push(connectionId);
-    if (result === 'gone') await removeGone(deps, connectionId);
-  });
+  await forEachLimited(
+    connectionIds,
+    deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+    async (connectionId) => {
+      const result = await postWithRetry(deps, connectionId, frame);
+      report[result === 'delivered' ? 'delivered' : result].push(connectionId);
+      if (result === 'gone') await removeGone(deps, connectionId);
+    },
+  );
   count(MetricName.MessagesDelivered, report.delivered.length);
   count(MetricName.ConnectionsGone, report.gone.length);
   count(MetricName.DeliveryFailures, report.throttled.length + report.failed.length);

@@ -104,4 +104,27 @@ describe('Handler: delivery', () => {
     });
     expect(() => parseDeliveryJob(JSON.stringify({ frame }))).toThrow(/invalid delivery job/);
   });
+  it('delivers the jobs of a batch in their queue order, one job after another', async () => {
+    // Prepare: the first job's post is slow, so jobs run side by side would post seq 2 first.
+    const posts: number[] = [];
+    apiMock.on(PostToConnectionCommand).callsFake(async (input: { Data: unknown }) => {
+      const { seq } = JSON.parse(String(input.Data)) as { seq: number };
+      if (seq === 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      posts.push(seq);
+      return {};
+    });
+
+    // Act
+    const response = await deliveryWorker(
+      unitDeps(),
+      sqsEvent(
+        sqsRecord({ frame, connectionIds: ['a'] }, 'm1'),
+        sqsRecord({ frame: { ...frame, id: 'j', seq: 2 }, connectionIds: ['a'] }, 'm2'),
+      ),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(posts).toEqual([1, 2]);
+  });
 });

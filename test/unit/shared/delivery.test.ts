@@ -10,6 +10,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  DEFAULT_DELIVERY_CONCURRENCY,
   DELIVERY_BATCH_IDS,
   type DeliveryJob,
   deliver,
@@ -198,6 +199,30 @@ describe('Shared: delivery', () => {
 
     // Assess
     expect(peak).toBe(3);
+  });
+
+  it('keeps as many posts in flight as the SDK has sockets when not configured', async () => {
+    // Prepare
+    let inFlight = 0;
+    let peak = 0;
+    apiMock.on(PostToConnectionCommand).callsFake(async () => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      return {};
+    });
+
+    // Act
+    await deliver(
+      unitDeps(),
+      frame,
+      Array.from({ length: 200 }, (_, index) => `c${index}`),
+    );
+
+    // Assess
+    expect(DEFAULT_DELIVERY_CONCURRENCY).toBe(50);
+    expect(peak).toBe(DEFAULT_DELIVERY_CONCURRENCY);
   });
 
   it('reply reports whether the caller got the frame', async () => {
