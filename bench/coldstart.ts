@@ -1,9 +1,9 @@
 /**
  * Cold start: each handler bundled as `cdk synth` bundles it (esbuild with the options of
- * `lib/constructs/handler-bundling.ts`: ESM, Node 22, minified, the AWS SDK inside; and, as
- * `ParleyFunction` asks for, an external source map without sources), its size, and the time its
- * module takes to load and initialise in a fresh Node.js 22 process (what a Lambda cold start
- * spends in `import`, before the first event).
+ * `lib/constructs/handler-bundling.ts`: ESM, Node 22, minified, the AWS SDK inside with its default
+ * credential chain replaced; and, as `ParleyFunction` asks for, an external source map without
+ * sources), its size, and the time its module takes to load and initialise in a fresh Node.js 22
+ * process (what a Lambda cold start spends in `import`, before the first event).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -63,7 +63,7 @@ export const runColdStart = async (runs: number): Promise<ColdStartResult[]> => 
       entryPoints: Object.fromEntries(handlers.map((h) => [h, join(ROOT, 'lambdas', 'handlers', `${h}.ts`)])),
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
-      ...handlerBuildOptions(),
+      ...handlerBuildOptions(ROOT),
       // What `ParleyFunction` asks `cdk synth` for (`sourceMapMode: EXTERNAL`, no sources content):
       // the map is a file of its own, so the bundle's size is the code's.
       sourcemap: 'external',

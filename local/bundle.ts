@@ -1,7 +1,8 @@
 /**
  * Bundles handler entry files and the local Lambda worker with esbuild, with the options the CDK
  * app bundles the handlers with for Lambda (`lib/constructs/handler-bundling.ts`: ESM, Node 22,
- * minified, AWS SDK included), into a directory under `.local/`.
+ * minified, the AWS SDK included with its default credential chain replaced), into a directory
+ * under `.local/`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ export const bundleEntries = async (
     entryPoints,
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
-    ...handlerBuildOptions(),
+    ...handlerBuildOptions(root),
     // Linked source maps with their sources (the deployed bundles' maps are external, without
     // sources): the local handlers run with `--enable-source-maps`.
     sourcemap: true,

@@ -2,9 +2,10 @@
  * The esbuild options of every handler bundle, shared by the three places that bundle handlers:
  * the CDK app (`ParleyFunction`, which passes them to `NodejsFunction`), the local stack
  * (`local/bundle.ts`) and the cold-start benchmark (`bench/coldstart.ts`), so that what runs
- * locally and what is measured is what deploys. Nothing is loaded at run time: the local stack and
- * the benchmark use this module without the CDK.
+ * locally and what is measured is what deploys. Nothing but `node:path` is loaded at run time: the
+ * local stack and the benchmark use this module without the CDK.
  */
+import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 
 /** The esbuild settings every handler bundle has, in the terms of esbuild's build API. */
@@ -21,10 +22,21 @@ export const HANDLER_BUNDLE = {
 } as const;
 
 /**
- * {@link HANDLER_BUNDLE} as options of esbuild's `build`. Output, source maps and logging are the
- * caller's.
+ * Packages replaced in every handler bundle, each by a module given relative to the repository
+ * root. `@aws-sdk/credential-provider-node`, which every SDK client's runtime config imports, would
+ * bring the SDK's full default credential chain (about 110 KB of each bundle, with its STS and SSO
+ * clients); a handler only ever has its credentials in the environment or, on a container runtime,
+ * at the container endpoint.
  */
-export const handlerBuildOptions = () =>
+export const HANDLER_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': 'lambdas/shared/lambda-credentials.ts',
+};
+
+/**
+ * {@link HANDLER_BUNDLE} and {@link HANDLER_ALIASES} as options of esbuild's `build`, for
+ * handlers under `root`. Output, source maps and logging are the caller's.
+ */
+export const handlerBuildOptions = (root: string) =>
   ({
     bundle: true,
     platform: HANDLER_BUNDLE.platform,
@@ -33,4 +45,6 @@ export const handlerBuildOptions = () =>
     minify: HANDLER_BUNDLE.minify,
     mainFields: [...HANDLER_BUNDLE.mainFields],
     banner: { js: HANDLER_BUNDLE.banner },
+    // esbuild resolves an alias's target in its working directory: give it the absolute path.
+    alias: Object.fromEntries(Object.entries(HANDLER_ALIASES).map(([pkg, path]) => [pkg, join(root, path)])),
   }) satisfies BuildOptions;
