@@ -1,8 +1,9 @@
 /**
  * Cold start: each handler bundled as `cdk synth` bundles it (esbuild with the options of
- * `lib/constructs/parley-function.ts`: ESM, Node 22, minified, external source map without sources,
- * the AWS SDK inside), its size, and the time its module takes to load and initialise in a fresh
- * Node.js 22 process (what a Lambda cold start spends in `import`, before the first event).
+ * `lib/constructs/handler-bundling.ts`: ESM, Node 22, minified, the AWS SDK inside with its default
+ * credential chain replaced; and, as `ParleyFunction` asks for, an external source map without
+ * sources), its size, and the time its module takes to load and initialise in a fresh Node.js 22
+ * process (what a Lambda cold start spends in `import`, before the first event).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -11,15 +12,12 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { handlerBuildOptions } from '../lib/constructs/handler-bundling.js';
 import { BENCH_HANDLER_NAMES, HANDLER_NAMES } from '../lib/constructs/parley-function.js';
 import { ROOT } from './harness.js';
 import { type Figure, figure } from './stats.js';
 
 const run = promisify(execFile);
-
-/** The banner the CDK app adds (some CommonJS dependencies call `require`). */
-const BANNER =
-  "import { createRequire as __parleyCreateRequire } from 'node:module';const require = __parleyCreateRequire(import.meta.url);";
 
 export interface ColdStartResult {
   handler: string;
@@ -65,15 +63,11 @@ export const runColdStart = async (runs: number): Promise<ColdStartResult[]> => 
       entryPoints: Object.fromEntries(handlers.map((h) => [h, join(ROOT, 'lambdas', 'handlers', `${h}.ts`)])),
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      minify: true,
+      ...handlerBuildOptions(ROOT),
+      // What `ParleyFunction` asks `cdk synth` for (`sourceMapMode: EXTERNAL`, no sources content):
+      // the map is a file of its own, so the bundle's size is the code's.
       sourcemap: 'external',
       sourcesContent: false,
-      mainFields: ['module', 'main'],
-      banner: { js: BANNER },
       logLevel: 'silent',
     });
     const results: ColdStartResult[] = [];

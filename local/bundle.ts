@@ -1,21 +1,19 @@
 /**
  * Bundles handler entry files and the local Lambda worker with esbuild, with the options the CDK
- * app bundles the handlers with for Lambda (ESM, Node 22, minified, source maps, AWS SDK
- * included), into a directory under `.local/`.
+ * app bundles the handlers with for Lambda (`lib/constructs/handler-bundling.ts`: ESM, Node 22,
+ * minified, the AWS SDK included with its default credential chain replaced), into a directory
+ * under `.local/`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { handlerBuildOptions } from '../lib/constructs/handler-bundling.js';
 
 /** The bundles made: entry file (relative to the root) to bundle, and the worker's bundle. */
 export interface BundledEntries {
   entries: Record<string, string>;
   worker?: string;
 }
-
-// ESM bundles of CommonJS dependencies need `require`; the CDK app adds the same banner.
-const banner =
-  "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
 
 /** The bundle file name of an entry: its path with separators flattened. */
 const bundleName = (entry: string): string =>
@@ -41,13 +39,10 @@ export const bundleEntries = async (
     entryPoints,
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
+    ...handlerBuildOptions(root),
+    // Linked source maps with their sources (the deployed bundles' maps are external, without
+    // sources): the local handlers run with `--enable-source-maps`.
     sourcemap: true,
-    banner: { js: banner },
     logLevel: 'silent',
   });
   return {

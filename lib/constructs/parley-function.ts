@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BY_TIME_INDEX } from './global-table.js';
+import { HANDLER_ALIASES, HANDLER_BUNDLE } from './handler-bundling.js';
 
 /** The repository root, where `lambdas/`, `package.json` and `package-lock.json` live. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,6 +101,13 @@ export interface ParleyFunctionProps {
  * source maps and the AWS SDK inside the bundle, its own log group with a retention, its own role
  * that may only write to that log group, and the Powertools environment.
  *
+ * The bundling options are those of `handler-bundling.ts`, which the local stack and the cold-start
+ * benchmark bundle with too. Among them, `@aws-sdk/credential-provider-node` is aliased to
+ * `lambdas/shared/lambda-credentials.ts`: the SDK's default credential chain (profiles, SSO, web
+ * identity, instance metadata, with their STS and SSO clients) is left out, and a handler takes
+ * its role's credentials from the environment Lambda gives it, or from a container credentials
+ * endpoint when one is set.
+ *
  * The function resource carries `parley:handler` and `parley:entry` metadata so the local stack can
  * map each function of the synthesized template back to its source file.
  *
@@ -157,18 +165,21 @@ export class ParleyFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
+        format: { esm: OutputFormat.ESM }[HANDLER_BUNDLE.format],
+        target: HANDLER_BUNDLE.target,
+        minify: HANDLER_BUNDLE.minify,
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
         // Bundle the SDK too: the versions the tests ran against are the versions that deploy.
         externalModules: [],
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call `require`, which ESM output lacks.
-        banner:
-          "import { createRequire as __parleyCreateRequire } from 'node:module';const require = __parleyCreateRequire(import.meta.url);",
+        mainFields: [...HANDLER_BUNDLE.mainFields],
+        banner: HANDLER_BUNDLE.banner,
+        // NodejsFunction has no alias option. esbuild resolves an alias's target in its working
+        // directory, which is `projectRoot` (the repository root) for local and Docker bundling.
+        esbuildArgs: {
+          '--alias': Object.entries(HANDLER_ALIASES).map(([pkg, path]) => `${pkg}=./${path}`),
+        },
         // esbuild is a dev dependency: never fall back to Docker.
         forceDockerBundling: false,
       },

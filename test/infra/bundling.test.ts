@@ -1,0 +1,39 @@
+/**
+ * The infra test that bundles for real (the others skip bundling): one function as `cdk synth`
+ * bundles it, checked for the SDK's default credential chain that the bundling options replace.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ParleyFunction } from '../../lib/constructs/parley-function.js';
+
+const outdir = mkdtempSync(join(tmpdir(), 'parley-bundling-'));
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('ParleyFunction bundling', () => {
+  it("bundles the handlers' credential provider instead of the SDK's default chain", () => {
+    // Prepare
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Bundling', { env: { account: '123456789012', region: 'us-east-1' } });
+    new ParleyFunction(stack, 'Ping', { handlerName: 'ping' });
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess
+    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const code = readFileSync(join(assembly.directory, assets[0] as string, 'index.mjs'), 'utf8');
+    // The default chain shows in its own log line and in the STS client it carries for web identity.
+    expect({
+      ownProvider: code.includes('the handler expects the credentials Lambda puts in its environment'),
+      defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
+      stsClient: code.includes('AssumeRoleWithWebIdentity'),
+    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false });
+  }, 120_000);
+});

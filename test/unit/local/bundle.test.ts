@@ -1,0 +1,29 @@
+/**
+ * The local stack's handler bundles: built with the CDK app's options, the SDK's default
+ * credential chain replaced by the handlers' own environment-then-container provider.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bundleEntries } from '../../../local/bundle.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+
+describe('Local bundles', () => {
+  it("carry the handlers' credential provider instead of the SDK's default chain", async () => {
+    // Prepare
+    const entry = 'lambdas/handlers/ping.ts';
+
+    // Act
+    const bundled = await bundleEntries(root, [entry], join(root, '.local', 'test-build', 'bundle'));
+
+    // Assess
+    const code = readFileSync(bundled.entries[entry] as string, 'utf8');
+    // The default chain shows in its own log line and in the STS client it carries for web identity.
+    expect({
+      ownProvider: code.includes('the handler expects the credentials Lambda puts in its environment'),
+      defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
+      stsClient: code.includes('AssumeRoleWithWebIdentity'),
+    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false });
+  }, 60_000);
+});
