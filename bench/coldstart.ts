@@ -64,9 +64,10 @@ export const runColdStart = async (runs: number): Promise<ColdStartResult[]> => 
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
       ...handlerBuildOptions(ROOT),
-      // What `ParleyFunction` asks `cdk synth` for (`sourceMapMode: EXTERNAL`, no sources content):
-      // the map is a file of its own, so the bundle's size is the code's.
-      sourcemap: 'external',
+      // What `ParleyFunction` asks `cdk synth` for (`sourceMapMode: DEFAULT`, no sources content):
+      // the map is a file of its own, linked by a comment, so the bundle's size is the code's; the
+      // import runs without `--enable-source-maps`, as a deployed handler does by default.
+      sourcemap: 'linked',
       sourcesContent: false,
       logLevel: 'silent',
     });

@@ -160,8 +160,10 @@ export class ParleyFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        // Stack traces point at the TypeScript sources through the bundled source maps.
-        NODE_OPTIONS: '--enable-source-maps',
+        // No `NODE_OPTIONS=--enable-source-maps` by default: Node then reads and parses the
+        // bundle's source map at every cold start (about 20 ms more module init, measured with
+        // `ping`). The map ships beside the bundle and is linked from it, so setting that variable
+        // on a function makes its stack traces point at the TypeScript sources.
         ...props.environment,
       },
       bundling: {
@@ -169,7 +171,9 @@ export class ParleyFunction extends NodejsFunction {
         target: HANDLER_BUNDLE.target,
         minify: HANDLER_BUNDLE.minify,
         sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
+        // A `.map` file beside the bundle and a `sourceMappingURL` comment that points at it
+        // (`EXTERNAL` leaves the comment out, and Node then finds no map even when asked to).
+        sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         // Bundle the SDK too: the versions the tests ran against are the versions that deploy.
         externalModules: [],

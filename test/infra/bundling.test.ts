@@ -1,6 +1,7 @@
 /**
  * The infra test that bundles for real (the others skip bundling): one function as `cdk synth`
- * bundles it, checked for the SDK's default credential chain that the bundling options replace.
+ * bundles it, checked for the SDK's default credential chain that the bundling options replace, and
+ * for its linked source map.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,5 +36,9 @@ describe('ParleyFunction bundling', () => {
       defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
       stsClient: code.includes('AssumeRoleWithWebIdentity'),
     }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false });
+    // The map ships beside the bundle and the bundle links it, so `--enable-source-maps` finds it.
+    const files = readdirSync(join(assembly.directory, assets[0] as string));
+    expect(files).toContain('index.mjs.map');
+    expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
   }, 120_000);
 });
