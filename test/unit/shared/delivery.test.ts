@@ -178,8 +178,8 @@ describe('Shared: delivery', () => {
     );
   });
 
-  it('keeps at most the configured number of posts in flight', async () => {
-    // Prepare
+  /** Makes every post take a turn of the event loop; returns the most posts seen in flight. */
+  const trackPostsInFlight = (): (() => number) => {
     let inFlight = 0;
     let peak = 0;
     apiMock.on(PostToConnectionCommand).callsFake(async () => {
@@ -189,40 +189,31 @@ describe('Shared: delivery', () => {
       inFlight -= 1;
       return {};
     });
+    return () => peak;
+  };
+  const connectionIds = (count: number): string[] => Array.from({ length: count }, (_, index) => `c${index}`);
+
+  it('keeps at most the configured number of posts in flight', async () => {
+    // Prepare
+    const peak = trackPostsInFlight();
 
     // Act
-    await deliver(
-      unitDeps({}, { concurrency: 3 }),
-      frame,
-      Array.from({ length: 20 }, (_, index) => `c${index}`),
-    );
+    await deliver(unitDeps({}, { concurrency: 3 }), frame, connectionIds(20));
 
     // Assess
-    expect(peak).toBe(3);
+    expect(peak()).toBe(3);
   });
 
   it('keeps as many posts in flight as the SDK has sockets when not configured', async () => {
     // Prepare
-    let inFlight = 0;
-    let peak = 0;
-    apiMock.on(PostToConnectionCommand).callsFake(async () => {
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((resolve) => setImmediate(resolve));
-      inFlight -= 1;
-      return {};
-    });
+    const peak = trackPostsInFlight();
 
     // Act
-    await deliver(
-      unitDeps(),
-      frame,
-      Array.from({ length: 200 }, (_, index) => `c${index}`),
-    );
+    await deliver(unitDeps(), frame, connectionIds(200));
 
     // Assess
     expect(DEFAULT_DELIVERY_CONCURRENCY).toBe(50);
-    expect(peak).toBe(DEFAULT_DELIVERY_CONCURRENCY);
+    expect(peak()).toBe(DEFAULT_DELIVERY_CONCURRENCY);
   });
 
   it('reply reports whether the caller got the frame', async () => {
