@@ -16,7 +16,6 @@ export interface Figure {
   runs: number[];
 }
 
-/** The median, min and max of the runs of one figure. */
 /** The median: the middle value, or the mean of the two middle values; `NaN` when empty. */
 export const median = (values: readonly number[]): number => {
   if (values.length === 0) return Number.NaN;
@@ -27,6 +26,7 @@ export const median = (values: readonly number[]): number => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
+/** The median, min and max of the runs of one figure; runs that are not finite numbers are left out. */
 export const figure = (runs: readonly number[]): Figure => {
   const finite = runs.filter((value) => Number.isFinite(value));
   return {
