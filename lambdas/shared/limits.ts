@@ -1,9 +1,9 @@
 /**
  * Parley's abuse limits, kept in the table so they hold across Lambda containers and regions:
  *
- * - a token bucket per connection for `send`, on the connection item (`sendTokens`,
- *   `sendRefilledAt`), taken with a conditional update so two containers never spend the same
- *   token;
+ * - a token bucket per connection for `send`, kept as one number on the connection item
+ *   (`sendTat`, see {@link sendSchedule}) and taken with atomic conditional updates, so containers
+ *   running sends of one connection side by side never spend the same token nor starve each other;
  * - rooms per connection, counted from the connection's `ROOM#` items;
  * - connections per user, counted from `USER#<user>` / `CONN#<connectionId>` items written on
  *   `$connect` and deleted on `$disconnect`;
@@ -21,28 +21,56 @@ import { CONNECTION_TTL_SECONDS, type Db, keys, removeConnection } from './repos
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
-/** Attempts of the bucket's compare-and-set before the send is answered `rate_limited`. */
-const BUCKET_ATTEMPTS = 3;
-
 /**
- * The bucket's level at `now`: `tokens` refilled at `rate` per second since `refilledAt`, capped
- * at `burst`. A new connection (no bucket yet) starts full.
+ * The send rate limit's schedule: a token bucket of `sendBurst` tokens refilled at
+ * `sendRatePerSecond`, kept as GCRA (the generic cell rate algorithm) in one number, `sendTat`, the
+ * time (ms) at which the bucket is full again. A send at `now` is allowed when `sendTat` is at most
+ * `now + toleranceMs`, and moves it to `max(sendTat, now) + intervalMs`: exactly `sendBurst` sends
+ * at once, then one every `intervalMs`.
  */
-export const bucketLevel = (
-  bucket: { tokens?: number | undefined; refilledAt?: number | undefined },
+export const sendSchedule = (
   limits: Pick<Limits, 'sendRatePerSecond' | 'sendBurst'>,
-  now: number,
-): number => {
-  if (bucket.tokens === undefined || bucket.refilledAt === undefined) return limits.sendBurst;
-  const elapsed = Math.max(0, now - bucket.refilledAt);
-  return Math.min(limits.sendBurst, bucket.tokens + (elapsed * limits.sendRatePerSecond) / 1000);
+): { intervalMs: number; toleranceMs: number } => {
+  const intervalMs = 1000 / limits.sendRatePerSecond;
+  return { intervalMs, toleranceMs: (limits.sendBurst - 1) * intervalMs };
+};
+
+/** Runs a conditional update; false when its condition does not hold. */
+const updateIf = async (
+  db: Db,
+  connectionId: string,
+  update: string,
+  condition: string,
+  values: Record<string, number>,
+): Promise<boolean> => {
+  try {
+    await db.client.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.connection(connectionId),
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 };
 
 /**
- * Takes one send token from the connection's bucket. Returns `false` when the bucket is empty
- * (answer `rate_limited`), or when other sends of the same connection keep winning the update.
- * A connection without an item (expired or never stored) is not limited here: `send` refuses it
- * anyway for not being a member of any room.
+ * Takes one send from the connection's rate limit (see {@link sendSchedule}). Returns `false` when
+ * the burst is spent (answer `rate_limited`).
+ *
+ * Each step is one conditional update that DynamoDB applies atomically, with no read before it, so
+ * concurrent sends of one connection (Lambda runs them side by side) each get their turn instead of
+ * losing a compare-and-set: a burst of `sendBurst` concurrent sends is allowed whole. A send that
+ * is refused reads the item once, to tell a spent burst from a connection without an item, which is
+ * not limited here: `send` refuses it anyway for not being a member of any room. An allowed send
+ * costs one write (two when others are ahead of it); a refused one two failed conditional writes,
+ * which DynamoDB bills too, and the read.
  */
 export const takeSendToken = async (
   db: Db,
@@ -50,45 +78,41 @@ export const takeSendToken = async (
   limits: Pick<Limits, 'sendRatePerSecond' | 'sendBurst'>,
   now: number,
 ): Promise<boolean> => {
-  for (let attempt = 0; attempt < BUCKET_ATTEMPTS; attempt += 1) {
-    const result = await db.client.send(
-      new GetCommand({
-        TableName: db.table,
-        Key: keys.connection(connectionId),
-        ConsistentRead: true,
-        ProjectionExpression: 'pk, sendTokens, sendRefilledAt',
-      }),
-    );
-    if (result.Item === undefined) return true;
-    const previous = result.Item.sendRefilledAt as number | undefined;
-    const tokens = result.Item.sendTokens as number | undefined;
-    const level = bucketLevel({ tokens, refilledAt: previous }, limits, now);
-    if (level < 1) return false;
-    try {
-      await db.client.send(
-        new UpdateCommand({
-          TableName: db.table,
-          Key: keys.connection(connectionId),
-          UpdateExpression: 'SET sendTokens = :tokens, sendRefilledAt = :now',
-          // Compare-and-set on both bucket fields: a concurrent send that spent a token first
-          // changed at least the level (the refill time alone may be equal within one ms).
-          ConditionExpression:
-            previous === undefined
-              ? 'attribute_exists(pk) AND attribute_not_exists(sendRefilledAt)'
-              : 'attribute_exists(pk) AND sendRefilledAt = :previous AND sendTokens = :previousTokens',
-          ExpressionAttributeValues: {
-            ':tokens': level - 1,
-            ':now': Math.max(now, previous ?? now),
-            ...(previous === undefined ? {} : { ':previous': previous, ':previousTokens': tokens }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+  const { intervalMs, toleranceMs } = sendSchedule(limits);
+  // Nothing scheduled past now (or a new bucket): the bucket is full.
+  if (
+    await updateIf(
+      db,
+      connectionId,
+      'SET sendTat = :next',
+      'attribute_exists(pk) AND (attribute_not_exists(sendTat) OR sendTat <= :now)',
+      { ':next': now + intervalMs, ':now': now },
+    )
+  ) {
+    return true;
   }
-  return false;
+  // Sends scheduled ahead of now, still within the burst. `sendTat` only grows, so once the step
+  // above found it past `now` it stays past `now` here.
+  if (
+    await updateIf(
+      db,
+      connectionId,
+      'SET sendTat = sendTat + :interval',
+      'attribute_exists(pk) AND sendTat > :now AND sendTat <= :latest',
+      { ':interval': intervalMs, ':now': now, ':latest': now + toleranceMs },
+    )
+  ) {
+    return true;
+  }
+  const item = await db.client.send(
+    new GetCommand({
+      TableName: db.table,
+      Key: keys.connection(connectionId),
+      ConsistentRead: true,
+      ProjectionExpression: 'pk',
+    }),
+  );
+  return item.Item === undefined;
 };
 
 /** How many rooms a connection is in (its `ROOM#` items). */

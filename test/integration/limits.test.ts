@@ -117,24 +117,26 @@ describe('Integration: send rate limit (token bucket on the connection item)', (
     expect(stored.Items?.map((item) => item.id)).toEqual(['a', 'b', 'c', 'e']);
   });
 
-  it('never hands out more tokens than the bucket holds to concurrent senders (other containers)', async () => {
+  it('gives concurrent senders (other containers) exactly the burst, then one send per interval', async () => {
     // Prepare
     await putConnection(deps.db, { connectionId: 'rl-race', user: 'rita', region: 'us-east-1', now: clock });
-    const limits = { sendRatePerSecond: 1, sendBurst: 5 };
+    const limits = { sendRatePerSecond: 1, sendBurst: 20 };
+    const takeMany = (count: number, at: number) =>
+      Promise.all(Array.from({ length: count }, () => takeSendToken(deps.db, 'rl-race', limits, at)));
 
     // Act
-    const taken = await Promise.all(
-      Array.from({ length: 12 }, () => takeSendToken(deps.db, 'rl-race', limits, clock)),
-    );
+    const burst = await takeMany(40, clock);
+    const sameInstant = await takeMany(3, clock);
+    const aSecondLater = await takeMany(3, clock + 1_000);
 
-    // Assess
-    const granted = taken.filter(Boolean).length;
-    expect(granted).toBeGreaterThan(0);
-    expect(granted).toBeLessThanOrEqual(5);
+    // Assess: with a read and a compare-and-set, most of a burst this size lost to the others.
+    expect(burst.filter(Boolean)).toHaveLength(20);
+    expect(sameInstant.filter(Boolean)).toHaveLength(0);
+    expect(aSecondLater.filter(Boolean)).toHaveLength(1);
     const item = await deps.db.client.send(
       new GetCommand({ TableName: deps.db.table, Key: keys.connection('rl-race'), ConsistentRead: true }),
     );
-    expect(item.Item?.sendTokens).toBe(5 - granted);
+    expect(item.Item?.sendTat).toBe(clock + 21_000);
   });
 
   it('answers rate_limited as an error frame through the send entry point', async () => {

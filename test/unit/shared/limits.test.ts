@@ -9,10 +9,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  bucketLevel,
   parseRoomsClaim,
   registerUserConnection,
   roomAllowed,
+  sendSchedule,
   takeSendToken,
 } from '../../../lambdas/shared/limits.js';
 import { callerOf } from '../../../lambdas/shared/websocket.js';
@@ -28,17 +28,17 @@ afterEach(() => {
 });
 
 describe('Shared: limits', () => {
-  it('bucketLevel starts full, refills at the rate and never exceeds the burst', () => {
+  it('sendSchedule spaces sends by the rate and lets the burst run ahead of now', () => {
     // Act + Assess
-    expect(bucketLevel({}, limits, NOW)).toBe(4);
-    expect(bucketLevel({ tokens: 0, refilledAt: NOW }, limits, NOW + 500)).toBe(1);
-    expect(bucketLevel({ tokens: 1, refilledAt: NOW }, limits, NOW + 60_000)).toBe(4);
-    expect(bucketLevel({ tokens: 1, refilledAt: NOW }, limits, NOW - 1_000)).toBe(1);
+    expect(sendSchedule(limits)).toEqual({ intervalMs: 500, toleranceMs: 1_500 });
+    expect(sendSchedule({ sendRatePerSecond: 10, sendBurst: 1 })).toEqual({
+      intervalMs: 100,
+      toleranceMs: 0,
+    });
   });
 
-  it('takeSendToken spends a token with a conditional update on both bucket fields', async () => {
+  it('takeSendToken takes a full bucket with one conditional update and no read', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c', sendTokens: 1.5, sendRefilledAt: NOW - 100 } });
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
@@ -46,45 +46,62 @@ describe('Shared: limits', () => {
 
     // Assess
     expect(taken).toBe(true);
-    const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe(
-      'attribute_exists(pk) AND sendRefilledAt = :previous AND sendTokens = :previousTokens',
-    );
-    expect(input?.ExpressionAttributeValues).toEqual({
-      ':tokens': 0.7,
-      ':now': NOW,
-      ':previous': NOW - 100,
-      ':previousTokens': 1.5,
-    });
+    expect(ddbMock.commandCalls(GetCommand)).toHaveLength(0);
+    const inputs = ddbMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(inputs).toEqual([
+      expect.objectContaining({
+        Key: { pk: 'CONN#c', sk: 'META' },
+        UpdateExpression: 'SET sendTat = :next',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(sendTat) OR sendTat <= :now)',
+        ExpressionAttributeValues: { ':next': NOW + 500, ':now': NOW },
+      }),
+    ]);
   });
 
-  it('takeSendToken refuses an empty bucket without writing', async () => {
+  it('takeSendToken schedules a send behind the ones ahead of it while the burst lasts', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c', sendTokens: 0.2, sendRefilledAt: NOW } });
-
-    // Act + Assess
-    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(false);
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
-  });
-
-  it('takeSendToken retries a lost compare-and-set and gives up after three', async () => {
-    // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c' } });
     ddbMock.on(UpdateCommand).rejectsOnce(conditionFailed).resolves({});
 
-    // Act + Assess
-    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+    // Act
+    const taken = await takeSendToken(unitDeps().db, 'c', limits, NOW);
+
+    // Assess
+    expect(taken).toBe(true);
+    expect(ddbMock.commandCalls(GetCommand)).toHaveLength(0);
+    expect(ddbMock.commandCalls(UpdateCommand)[1]?.args[0].input).toEqual(
+      expect.objectContaining({
+        UpdateExpression: 'SET sendTat = sendTat + :interval',
+        ConditionExpression: 'attribute_exists(pk) AND sendTat > :now AND sendTat <= :latest',
+        ExpressionAttributeValues: { ':interval': 500, ':now': NOW, ':latest': NOW + 1_500 },
+      }),
+    );
+  });
+
+  it('takeSendToken refuses a spent burst', async () => {
+    // Prepare
     ddbMock.on(UpdateCommand).rejects(conditionFailed);
+    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c' } });
+
+    // Act + Assess
     expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(false);
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(5);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(2);
   });
 
   it('takeSendToken does not limit a connection without an item (nothing to keep the bucket on)', async () => {
     // Prepare
+    ddbMock.on(UpdateCommand).rejects(conditionFailed);
     ddbMock.on(GetCommand).resolves({});
 
     // Act + Assess
     expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+  });
+
+  it('takeSendToken lets an error other than a failed condition through', async () => {
+    // Prepare
+    ddbMock.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+
+    // Act + Assess
+    await expect(takeSendToken(unitDeps().db, 'c', limits, NOW)).rejects.toThrow('slow down');
   });
 
   it("registerUserConnection frees the slots of this region's connections API Gateway no longer knows", async () => {
