@@ -1,50 +1,36 @@
 /** The DynamoDB proxy's capacity meter (the benchmarks' cost model), through the real SDK client. */
-import { createServer, type Server } from 'node:http';
-import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityMeter, DynamoDbProxy, FaultController } from '../../../local/faults.js';
+import { CapacityMeter, FaultController } from '../../../local/faults.js';
+import { type ProxyOverStub, startProxyOverStub } from '../../helpers/proxy-stub.js';
 
 describe('DynamoDbProxy: capacity meter', () => {
-  let upstream: Server | undefined;
-  let proxy: DynamoDbProxy | undefined;
+  let running: ProxyOverStub | undefined;
   afterEach(async () => {
-    await proxy?.close();
-    await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+    await running?.stop();
   });
 
   /** An upstream that records each body and answers with the capacity DynamoDB would report. */
   const start = async (meter: CapacityMeter | undefined) => {
     const bodies: Record<string, unknown>[] = [];
-    upstream = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        bodies.push(body);
-        const transact = String(req.headers['x-amz-target']).endsWith('TransactWriteItems');
-        const consumed = transact
-          ? [{ TableName: 't', CapacityUnits: 6 }]
-          : { TableName: 't', CapacityUnits: 0.5 };
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(body.ReturnConsumedCapacity ? { ConsumedCapacity: consumed } : {}));
-      });
-    });
-    await new Promise<void>((resolve) => upstream?.listen(0, '127.0.0.1', () => resolve()));
-    const address = upstream.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    proxy = new DynamoDbProxy({
-      target: `http://127.0.0.1:${port}`,
-      faults: new FaultController(),
-      ...(meter ? { meter } : {}),
-      log: () => undefined,
-    });
-    await proxy.listen();
-    const client = new DynamoDBClient({
-      region: 'eu-west-1',
-      endpoint: proxy.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    return { client, bodies };
+    running = await startProxyOverStub(
+      (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          bodies.push(body);
+          const transact = String(req.headers['x-amz-target']).endsWith('TransactWriteItems');
+          const consumed = transact
+            ? [{ TableName: 't', CapacityUnits: 6 }]
+            : { TableName: 't', CapacityUnits: 0.5 };
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify(body.ReturnConsumedCapacity ? { ConsumedCapacity: consumed } : {}));
+        });
+      },
+      { faults: new FaultController(), ...(meter ? { meter } : {}) },
+    );
+    return { client: running.client, bodies };
   };
 
   it('asks for the total consumed capacity and counts reads and writes per region and operation', async () => {

@@ -2,10 +2,11 @@
  * The fault switchboard (rates, scopes, replication delays, drop picks) and the DynamoDB fault
  * proxy in front of a stand-in upstream, called through the real DynamoDB SDK client.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { IncomingHttpHeaders } from 'node:http';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoDbProxy, FaultController, signedRegion, withSignedRegion } from '../../../local/faults.js';
+import { FaultController, signedRegion, withSignedRegion } from '../../../local/faults.js';
+import { type ProxyOverStub, startProxyOverStub } from '../../helpers/proxy-stub.js';
 
 /** A sequence of "random" numbers, repeated. */
 const scripted = (values: number[]) => {
@@ -79,40 +80,27 @@ describe('SigV4 region', () => {
 });
 
 describe('DynamoDbProxy', () => {
-  let upstream: Server | undefined;
-  let proxy: DynamoDbProxy | undefined;
+  let running: ProxyOverStub | undefined;
   afterEach(async () => {
-    await proxy?.close();
-    await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+    await running?.stop();
   });
 
   /** An upstream that records each request's headers and answers an empty GetItem. */
   const start = async (faults: FaultController, routeRegion?: (r: string) => string) => {
     const seen: IncomingHttpHeaders[] = [];
-    upstream = createServer((req, res) => {
-      seen.push(req.headers);
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => upstream?.listen(0, '127.0.0.1', () => resolve()));
-    const address = upstream.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    proxy = new DynamoDbProxy({
-      target: `http://127.0.0.1:${port}`,
-      faults,
-      ...(routeRegion ? { routeRegion } : {}),
-      log: () => undefined,
-    });
-    await proxy.listen();
-    const client = new DynamoDBClient({
-      region: 'eu-west-1',
-      endpoint: proxy.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    running = await startProxyOverStub(
+      (req, res) => {
+        seen.push(req.headers);
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end('{}');
+        });
+      },
+      { faults, ...(routeRegion ? { routeRegion } : {}) },
+      { maxAttempts: 1 },
+    );
+    const { client } = running;
     const get = () =>
       client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' }, sk: { S: 'b' } } }));
     return { seen, client, get };
