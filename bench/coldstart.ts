@@ -1,7 +1,7 @@
 /**
  * Cold start: each handler bundled as `cdk synth` bundles it (esbuild with the options of
  * `lib/constructs/handler-bundling.ts`: ESM, Node 22, minified, the AWS SDK inside with its default
- * credential chain replaced; and, as `ParleyFunction` asks for, an external source map without
+ * credential chain replaced; and, as `ParleyFunction` asks for, a linked source map without
  * sources), its size, and the time its module takes to load and initialise in a fresh Node.js 22
  * process (what a Lambda cold start spends in `import`, before the first event).
  */
