@@ -40,7 +40,7 @@ export const bundleEntries = async (
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     ...handlerBuildOptions(root),
-    // Linked source maps with their sources (the deployed bundles' maps are external, without
+    // Linked source maps with their sources (the deployed bundles' maps are linked too, but without
     // sources): the local handlers run with `--enable-source-maps`.
     sourcemap: true,
     logLevel: 'silent',
