@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParleyFunction } from '../../lib/constructs/parley-function.js';
+import { credentialMarkers, HANDLER_CREDENTIALS } from '../helpers/bundle-markers.js';
 
 const outdir = mkdtempSync(join(tmpdir(), 'parley-bundling-'));
 
@@ -30,12 +31,7 @@ describe('ParleyFunction bundling', () => {
     const assets = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
     expect(assets).toHaveLength(1);
     const code = readFileSync(join(assembly.directory, assets[0] as string, 'index.mjs'), 'utf8');
-    // The default chain shows in its own log line and in the STS client it carries for web identity.
-    expect({
-      ownProvider: code.includes('the handler expects the credentials Lambda puts in its environment'),
-      defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
-      stsClient: code.includes('AssumeRoleWithWebIdentity'),
-    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false });
+    expect(credentialMarkers(code)).toEqual(HANDLER_CREDENTIALS);
     // The map ships beside the bundle and the bundle links it, so `--enable-source-maps` finds it.
     const files = readdirSync(join(assembly.directory, assets[0] as string));
     expect(files).toContain('index.mjs.map');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundleEntries } from '../../../local/bundle.js';
+import { credentialMarkers, HANDLER_CREDENTIALS } from '../../helpers/bundle-markers.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -20,13 +21,10 @@ describe('Local bundles', () => {
 
     // Assess
     const code = readFileSync(bundled.entries[entry] as string, 'utf8');
-    // The default chain shows in its own log line and in the STS client it carries for web identity.
     expect({
-      ownProvider: code.includes('the handler expects the credentials Lambda puts in its environment'),
-      defaultChain: code.includes('@aws-sdk/credential-provider-node - defaultProvider'),
-      stsClient: code.includes('AssumeRoleWithWebIdentity'),
+      ...credentialMarkers(code),
       // `ping` never asks for the Secrets Manager client: the bundle leaves it out.
       unusedClient: code.includes('SecretsManager'),
-    }).toEqual({ ownProvider: true, defaultChain: false, stsClient: false, unusedClient: false });
+    }).toEqual({ ...HANDLER_CREDENTIALS, unusedClient: false });
   }, 60_000);
 });
