@@ -40,9 +40,10 @@ import {
   type LocalFunction,
 } from './lambda-service.js';
 import { Replicator } from './replicator.js';
+import { LocalSecretsManager } from './secrets-manager.js';
 import { StreamReader } from './stream-reader.js';
 import { type SynthesizedApp, synthesizeApp, synthesizeAppCached } from './synth.js';
-import { findTable, type RegionModel, readRegion, type TableModel } from './template.js';
+import { findSecrets, findTable, type RegionModel, readRegion, type TableModel } from './template.js';
 import { localJwtSecret, signLocalToken } from './token.js';
 
 /** The local account id in every ARN. */
@@ -64,7 +65,11 @@ export interface LocalStackOptions {
   dynamoDbPort?: number;
   /** ElasticMQ port. @default a free port */
   sqsPort?: number;
-  /** HS256 secret of the local tokens. @default PARLEY_JWT_SECRET or `parley-local-secret` */
+  /**
+   * The value of the template's HS256 signing secret in the local Secrets Manager, which the
+   * authorizer fetches, and the key of the local tokens. @default PARLEY_JWT_SECRET or
+   * `parley-local-secret`
+   */
   jwtSecret?: string;
   /** Health check interval of the global endpoint. @default 1000 */
   healthIntervalMs?: number;
@@ -123,6 +128,8 @@ export interface LocalStack {
     /** The fault-injecting proxy in front of DynamoDB Local that the handlers call. */
     dynamoDbProxy: string;
     sqs: string;
+    /** The local Secrets Manager the handlers call (`AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
+    secretsManager: string;
   };
   regions: LocalRegion[];
   tableName: string;
@@ -322,7 +329,19 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const models: Record<string, RegionModel> = {};
     for (const { region, stackName, template } of synthesized.templates)
       models[region] = readRegion(region, stackName, template);
-    const table = findTable(synthesized.templates, synthesized.tableName);
+    // With reuseRetained the app creates no table or secret: it uses those an earlier deploy
+    // kept. Locally there is no earlier deploy, so the stack provisions them as that deploy would
+    // have, from the app synthesized without the setting.
+    const kept =
+      synthesized.reuseRetained === true
+        ? await synthesize(
+            root,
+            { ...(options.context ?? {}), reuseRetained: 'false' },
+            join(runDir, 'cdk.out.kept'),
+          )
+        : synthesized;
+    const table = findTable(kept.templates, synthesized.tableName);
+    const secretModels = findSecrets(kept.templates);
 
     const entries: Record<string, string> = {};
     for (const model of Object.values(models))
@@ -366,6 +385,18 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     });
     await dynamoDbProxy.listen();
     cleanups.push(() => dynamoDbProxy.close());
+    // The template's secrets, in their primary region and every replica region, each with its own
+    // ARN. The value of a generated secret is the local signing key, so local tokens verify.
+    const secretsManager = new LocalSecretsManager({ accountId: LOCAL_ACCOUNT_ID, log });
+    await secretsManager.listen();
+    cleanups.push(() => secretsManager.close());
+    const secretArns: Record<string, Record<string, string>> = {};
+    for (const secret of secretModels) {
+      for (const region of [secret.region, ...secret.replicaRegions]) {
+        const created = secretsManager.create(region, secret.name, jwtSecret);
+        secretArns[region] = { ...secretArns[region], [secret.logicalId]: created.arn };
+      }
+    }
     const ddbClients: Record<string, DynamoDBClient> = {};
     const streamsClients: Record<string, DynamoDBStreamsClient> = {};
     for (const region of regions) {
@@ -481,6 +512,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
                 : stageName;
             case 'AWS::Lambda::Function':
               return `${model.stackName}-${id}`;
+            case 'AWS::SecretsManager::Secret':
+              return secretArns[region]?.[id];
             default:
               return `arn:aws:local:${region}:${LOCAL_ACCOUNT_ID}:${id}`;
           }
@@ -525,10 +558,6 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
             log(`[${region}] ${fn.handler}: ${key}: ${error.message}`);
           }
         }
-        // The local stack verifies HS256 tokens with the local secret, not Secrets Manager.
-        delete environment.JWT_SECRET_ARN;
-        environment.AUTH_MODE = 'hs256';
-        environment.JWT_SECRET = jwtSecret;
         if (options.handlerLogLevel) environment.POWERTOOLS_LOG_LEVEL = options.handlerLogLevel;
         Object.assign(environment, options.handlerEnvironment ?? {});
         return {
@@ -553,8 +582,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           AWS_ENDPOINT_URL_DYNAMODB: dynamoDbProxy.endpoint,
           AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoDb.endpoint,
           AWS_ENDPOINT_URL_SQS: sqsEngine.endpoint,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
           AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-          NODE_OPTIONS: '--enable-source-maps',
           ...(options.handlerLogLevel ? { POWERTOOLS_LOG_LEVEL: options.handlerLogLevel } : {}),
         },
         workerFile: bundles.worker,
@@ -722,6 +751,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         dynamoDb: dynamoDb.endpoint,
         dynamoDbProxy: dynamoDbProxy.endpoint,
         sqs: sqsEngine.endpoint,
+        secretsManager: secretsManager.endpoint,
       },
       regions: localRegions,
       tableName: table.name,

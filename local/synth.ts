@@ -22,6 +22,8 @@ export interface SynthesizedApp {
   routing: 'failover' | 'latency';
   tableName: string;
   stageName: string;
+  /** The app's `reuseRetained`: it creates no table or secret of its own. */
+  reuseRetained?: boolean;
   templates: { region: string; stackName: string; template: CfnTemplate }[];
 }
 
@@ -32,6 +34,7 @@ interface ParleyAppLike {
     routing: 'failover' | 'latency';
     tableName: string;
     stageName: string;
+    reuseRetained?: boolean;
   };
   stacks: ReadonlyMap<string, { stackName: string }>;
 }
@@ -76,6 +79,7 @@ export const synthesizeApp = async (
     routing: parley.config.routing,
     tableName: parley.config.tableName,
     stageName: parley.config.stageName,
+    reuseRetained: parley.config.reuseRetained === true,
     templates,
   };
 };

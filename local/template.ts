@@ -224,6 +224,8 @@ export const readRegion = (region: string, stackName: string, template: CfnTempl
       const handler = r.Metadata?.['parley:handler'];
       const entry = r.Metadata?.['parley:entry'];
       if (typeof handler !== 'string' || typeof entry !== 'string') return [];
+      // Deploy-time custom resources: the local stack provisions the table and queues itself.
+      if (r.Metadata?.['parley:deployTime'] === true) return [];
       const props = r.Properties ?? {};
       const env =
         isRecord(props.Environment) && isRecord(props.Environment.Variables)
@@ -354,3 +356,34 @@ export const findTable = (
   }
   throw new Error('no AWS::DynamoDB::GlobalTable or AWS::DynamoDB::Table in the synthesized templates');
 };
+
+/** A Secrets Manager secret of the app, with the regions that hold a replica of it. */
+export interface SecretModel {
+  logicalId: string;
+  name: string;
+  /** The region of the stack that creates it (its primary region). */
+  region: string;
+  replicaRegions: string[];
+}
+
+/** Every `AWS::SecretsManager::Secret` of the templates (hs256 mode's signing secret). */
+export const findSecrets = (templates: { region: string; template: CfnTemplate }[]): SecretModel[] =>
+  templates.flatMap(({ region, template }) =>
+    Object.entries(template.Resources ?? {})
+      .filter(([, resource]) => resource.Type === 'AWS::SecretsManager::Secret')
+      .flatMap(([logicalId, resource]) => {
+        const props = resource.Properties ?? {};
+        if (typeof props.Name !== 'string') return [];
+        const replicas = Array.isArray(props.ReplicaRegions) ? props.ReplicaRegions : [];
+        return [
+          {
+            logicalId,
+            name: props.Name,
+            region,
+            replicaRegions: replicas.flatMap((replica) =>
+              isRecord(replica) && typeof replica.Region === 'string' ? [replica.Region] : [],
+            ),
+          },
+        ];
+      }),
+  );

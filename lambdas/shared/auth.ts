@@ -1,8 +1,11 @@
 /**
  * Token verification for the `$connect` REQUEST authorizer.
  *
- * - `hs256`: HMAC-SHA256 with the secret in `JWT_SECRET` (local stack) or in Secrets Manager at
- *   `JWT_SECRET_ARN` (fetched once per container).
+ * - `hs256`: HMAC-SHA256 with the key kept in Secrets Manager, fetched once per container with
+ *   `GetSecretValue` and `SecretId` = `JWT_SECRET_ID`, the secret's name. A name resolves in every
+ *   region that holds a replica (a replica keeps its primary's name); a partial ARN does not when
+ *   the name ends in a hyphen and six characters (see `lib/secret-id.ts`). The local stack serves
+ *   the same call from its own Secrets Manager endpoint.
  * - `jwks`: RS256/ES256 against `JWKS_URL` (Cognito, Auth0, ...), with `JWT_ISSUER` and
  *   `JWT_AUDIENCE` enforced.
  *
@@ -21,7 +24,13 @@ import { logger } from './logger.js';
 
 /** Authorizer settings. */
 export type AuthConfig =
-  | { mode: 'hs256'; secret?: string | undefined; secretArn?: string | undefined }
+  | {
+      mode: 'hs256';
+      /** The `SecretId` of the key in Secrets Manager (`JWT_SECRET_ID`). */
+      secretId?: string | undefined;
+      /** The key itself, for callers that hold it (tests, benchmarks); never read from the environment. */
+      secret?: string | undefined;
+    }
   | { mode: 'jwks'; jwksUrl: string; issuer: string; audience: string };
 
 /** Algorithms accepted per mode. */
@@ -46,12 +55,7 @@ export const loadAuthConfig = (): AuthConfig => {
     };
   }
   if (mode !== 'hs256') throw new ConfigurationError(`AUTH_MODE must be hs256 or jwks, got "${mode}"`);
-  const secret = optionalEnv('JWT_SECRET');
-  const secretArn = optionalEnv('JWT_SECRET_ARN');
-  if (secret === undefined && secretArn === undefined) {
-    throw new ConfigurationError('AUTH_MODE hs256 needs JWT_SECRET or JWT_SECRET_ARN');
-  }
-  return { mode, secret, secretArn };
+  return { mode, secretId: requireEnv('JWT_SECRET_ID') };
 };
 
 /** Verifies a token and returns its payload; throws a jose error when it is not acceptable. */
@@ -81,10 +85,10 @@ export const createVerifier = (config: AuthConfig, deps: { secrets?: SecretsMana
   let key: Promise<Uint8Array> | undefined;
   const loadKey = async (): Promise<Uint8Array> => {
     if (config.secret !== undefined) return new TextEncoder().encode(config.secret);
-    if (deps.secrets === undefined || config.secretArn === undefined) {
-      throw new ConfigurationError('no Secrets Manager client or JWT_SECRET_ARN for the hs256 secret');
+    if (deps.secrets === undefined || config.secretId === undefined) {
+      throw new ConfigurationError('no Secrets Manager client or JWT_SECRET_ID for the hs256 secret');
     }
-    const result = await deps.secrets.send(new GetSecretValueCommand({ SecretId: config.secretArn }));
+    const result = await deps.secrets.send(new GetSecretValueCommand({ SecretId: config.secretId }));
     if (result.SecretString === undefined || result.SecretString === '') {
       throw new ConfigurationError('the JWT secret in Secrets Manager has no SecretString');
     }

@@ -98,7 +98,7 @@ describe('Handler: authorizer (hs256)', () => {
     // Prepare
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
     const verify = createVerifier(
-      { mode: 'hs256', secretArn: 'arn:aws:secretsmanager:us-east-1:1:secret:jwt' },
+      { mode: 'hs256', secretId: 'parley/jwt-signing-secret' },
       {
         secrets: new SecretsManagerClient({ region: 'us-east-1' }),
       },
@@ -112,7 +112,7 @@ describe('Handler: authorizer (hs256)', () => {
     expect([first.principalId, second.principalId]).toEqual(['a', 'b']);
     expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(secretsMock.commandCalls(GetSecretValueCommand)[0]?.args[0].input.SecretId).toBe(
-      'arn:aws:secretsmanager:us-east-1:1:secret:jwt',
+      'parley/jwt-signing-secret',
     );
   });
 
@@ -123,7 +123,7 @@ describe('Handler: authorizer (hs256)', () => {
       .rejectsOnce(new Error('throttled'))
       .resolves({ SecretString: SECRET });
     const verify = createVerifier(
-      { mode: 'hs256', secretArn: 'arn:secret' },
+      { mode: 'hs256', secretId: 'parley/jwt-signing-secret' },
       {
         secrets: new SecretsManagerClient({ region: 'us-east-1' }),
       },
@@ -271,7 +271,7 @@ describe('Handler: authorizer configuration', () => {
     for (const name of [
       'AUTH_MODE',
       'JWT_SECRET',
-      'JWT_SECRET_ARN',
+      'JWT_SECRET_ID',
       'JWKS_URL',
       'JWT_ISSUER',
       'JWT_AUDIENCE',
@@ -280,9 +280,12 @@ describe('Handler: authorizer configuration', () => {
     }
 
     // Act + Assess
-    expect(() => loadAuthConfig()).toThrow(/JWT_SECRET or JWT_SECRET_ARN/);
+    expect(() => loadAuthConfig()).toThrow(/JWT_SECRET_ID/);
+    // The key itself in the environment is no way in: hs256 always reads Secrets Manager.
     process.env.JWT_SECRET = 's';
-    expect(loadAuthConfig()).toEqual({ mode: 'hs256', secret: 's', secretArn: undefined });
+    expect(() => loadAuthConfig()).toThrow(/JWT_SECRET_ID/);
+    process.env.JWT_SECRET_ID = 'parley/jwt-signing-secret';
+    expect(loadAuthConfig()).toEqual({ mode: 'hs256', secretId: 'parley/jwt-signing-secret' });
     process.env.AUTH_MODE = 'jwks';
     expect(() => loadAuthConfig()).toThrow(/JWKS_URL/);
     Object.assign(process.env, { JWKS_URL: 'https://x/jwks', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });

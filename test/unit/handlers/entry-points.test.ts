@@ -2,6 +2,7 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -32,6 +33,7 @@ import { postedFrames } from '../../helpers/unit-deps.js';
 const apiMock = mockClient(ApiGatewayManagementApiClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
+const secretsMock = mockClient(SecretsManagerClient);
 const saved = { ...process.env };
 
 beforeAll(() => {
@@ -43,7 +45,7 @@ beforeAll(() => {
     CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod',
     MAX_BODY_BYTES: '16',
     AUTH_MODE: 'hs256',
-    JWT_SECRET: 'entry-point-secret-0123456789abcdef',
+    JWT_SECRET_ID: 'parley/jwt-signing-secret',
     DELIVERY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/delivery',
     DELIVERY_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/1/delivery-dlq',
   });
@@ -57,6 +59,7 @@ afterEach(() => {
   apiMock.reset();
   ddbMock.reset();
   sqsMock.reset();
+  secretsMock.reset();
 });
 
 describe('Entry points', () => {
@@ -154,8 +157,11 @@ describe('Entry points', () => {
     });
   });
 
-  it('the authorizer verifies with JWT_SECRET and throws Unauthorized without a token', async () => {
+  it('the authorizer verifies with the secret JWT_SECRET_ID names and throws Unauthorized without a token', async () => {
     // Prepare
+    secretsMock
+      .on(GetSecretValueCommand, { SecretId: 'parley/jwt-signing-secret' })
+      .resolves({ SecretString: 'entry-point-secret-0123456789abcdef' });
     const token = await new SignJWT({ sub: 'zoe' })
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode('entry-point-secret-0123456789abcdef'));
