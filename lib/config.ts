@@ -31,6 +31,9 @@ export const CONFIG_KEYS = [
   'presenceTimeoutSeconds',
   'alarmEmail',
   'sendDesign',
+  'jwtSecretName',
+  'apiGatewayCloudWatchRole',
+  'reuseRetained',
 ] as const;
 
 /** One of {@link CONFIG_KEYS}. */
@@ -56,7 +59,7 @@ export const MESSAGE_FRAME_OVERHEAD_BYTES = 1_024;
 /** The largest `maxBodyBytes` that still fits a whole `message` frame into one API Gateway frame. */
 export const MAX_BODY_BYTES_LIMIT = API_GATEWAY_MAX_FRAME_BYTES - MESSAGE_FRAME_OVERHEAD_BYTES;
 
-/** The name of the HS256 signing secret in Secrets Manager (the same in every region). */
+/** The default name of the HS256 signing secret in Secrets Manager (the same in every region). */
 export const JWT_SECRET_NAME = 'parley/jwt-signing-secret';
 
 /** Defaults, as strings where a user would pass a string with `-c`. `cdk.json` repeats them. */
@@ -79,6 +82,9 @@ export const CONFIG_DEFAULTS = {
   maxConnectionsPerUser: 10,
   presenceTimeoutSeconds: 45,
   sendDesign: 'parley',
+  jwtSecretName: JWT_SECRET_NAME,
+  apiGatewayCloudWatchRole: 'create',
+  reuseRetained: false,
 } as const;
 
 /** The custom domain: one global hostname in a Route 53 hosted zone. */
@@ -90,6 +96,16 @@ export interface DomainConfig {
   /** The hosted zone's name, e.g. `example.com`; `domainName` is inside it. */
   readonly hostedZoneName: string;
 }
+
+/**
+ * Who sets the region's API Gateway account setting (the role API Gateway writes logs with). There
+ * is one such setting per account and region, shared by every API Gateway API there.
+ * - `create`: the stack creates a role and points the setting at it; the role is kept when the
+ *   stack is deleted, so the other APIs of the account keep logging.
+ * - `existing`: the stack leaves the setting alone (the account already has a role).
+ * - `{ roleArn }`: the stack points the setting at this role.
+ */
+export type ApiGatewayCloudWatchRole = 'create' | 'existing' | { readonly roleArn: string };
 
 /** How the `$connect` authorizer verifies tokens. */
 export type AuthConfig =
@@ -148,6 +164,13 @@ export interface ParleyConfig {
   readonly presenceTimeoutSeconds: number;
   /** Where alarm notifications are e-mailed, when set. */
   readonly alarmEmail?: string;
+  /** The API Gateway account setting (CloudWatch logging role) of each region. */
+  readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRole;
+  /**
+   * Use the table and the signing secret that an earlier deploy kept (they are retained when the
+   * stacks are deleted) instead of creating them.
+   */
+  readonly reuseRetained: boolean;
   /**
    * The handler behind the `send` route: `parley`, or `baseline`, the scan-and-broadcast design
    * of the AWS chat samples that the benchmarks measure Parley against (never for production).
@@ -190,6 +213,9 @@ const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
 const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Secrets Manager's own rule for names (CreateSecret, Name).
+const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const ROLE_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 
 /** Reads one raw context value; `undefined` when the key is not set. */
 export type ContextReader = (key: ConfigKey) => unknown;
@@ -305,6 +331,15 @@ function parseStrong(regions: readonly string[], witnessRegion: string | undefin
   }
 }
 
+function parseCloudWatchRole(get: ContextReader): ApiGatewayCloudWatchRole {
+  const allowed = '"create", "existing", or the ARN of an IAM role that API Gateway may assume';
+  const value =
+    optionalString(get, 'apiGatewayCloudWatchRole', allowed) ?? CONFIG_DEFAULTS.apiGatewayCloudWatchRole;
+  if (value === 'create' || value === 'existing') return value;
+  if (!ROLE_ARN_PATTERN.test(value)) throw new ConfigError('apiGatewayCloudWatchRole', value, allowed);
+  return { roleArn: value };
+}
+
 function parseDomain(get: ContextReader): DomainConfig | undefined {
   const domainName = optionalString(
     get,
@@ -356,7 +391,18 @@ function parseDomain(get: ContextReader): DomainConfig | undefined {
 
 function parseAuth(get: ContextReader): AuthConfig {
   const mode = parseEnum(get, 'auth', ['hs256', 'jwks'] as const, CONFIG_DEFAULTS.auth);
-  if (mode === 'hs256') return { mode, secretName: JWT_SECRET_NAME };
+  if (mode === 'hs256') {
+    const secretName =
+      optionalString(get, 'jwtSecretName', 'a Secrets Manager secret name') ?? CONFIG_DEFAULTS.jwtSecretName;
+    if (!SECRET_NAME_PATTERN.test(secretName)) {
+      throw new ConfigError(
+        'jwtSecretName',
+        secretName,
+        'a Secrets Manager secret name: 1 to 512 of A-Z a-z 0-9 / _ + = . @ -',
+      );
+    }
+    return { mode, secretName };
+  }
   const jwksUrl = optionalString(get, 'jwksUrl', 'an https:// URL of a JWKS document');
   let url: URL | undefined;
   try {
@@ -471,6 +517,8 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     ['parley', 'baseline'] as const,
     CONFIG_DEFAULTS.sendDesign,
   );
+  const apiGatewayCloudWatchRole = parseCloudWatchRole(get);
+  const reuseRetained = parseBoolean(get, 'reuseRetained', CONFIG_DEFAULTS.reuseRetained);
   const primaryRegion = regions[0] as string;
   return {
     regions,
@@ -495,5 +543,7 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     presenceTimeoutSeconds,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(sendDesign === 'parley' ? {} : { sendDesign }),
+    apiGatewayCloudWatchRole,
+    reuseRetained,
   };
 }

@@ -4,6 +4,11 @@ import { Construct } from 'constructs';
 
 /** The name of the table's only global secondary index: a room's messages by time. */
 export const BY_TIME_INDEX = 'byTime';
+/**
+ * The table's stream view type on every replica: the fan-out reads new images, global tables need
+ * both. The replica stream lookup (`DeployCheck.streamArn`) runs again when this changes.
+ */
+export const TABLE_STREAM_VIEW_TYPE = dynamodb.StreamViewType.NEW_AND_OLD_IMAGES;
 /** The table's TTL attribute (epoch seconds). */
 export const TTL_ATTRIBUTE = 'ttl';
 
@@ -43,7 +48,7 @@ export class GlobalTable extends Construct {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
-      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      dynamoStream: TABLE_STREAM_VIEW_TYPE,
       ...(strong ? {} : { timeToLiveAttribute: TTL_ATTRIBUTE }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection,

@@ -6,6 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { TableAction } from '../handler-access.js';
+import { acknowledge } from '../nag.js';
 import { BY_TIME_INDEX } from './global-table.js';
 import { HANDLER_ALIASES, HANDLER_BUNDLE } from './handler-bundling.js';
 
@@ -42,10 +44,23 @@ export const BENCH_HANDLER_NAMES = ['baseline-send'] as const;
 /** One of {@link BENCH_HANDLER_NAMES}. */
 export type BenchHandlerName = (typeof BENCH_HANDLER_NAMES)[number];
 
+/**
+ * Handlers that CloudFormation runs while it deploys (custom resources), never a client request:
+ * `deploy-check` (`lib/constructs/deploy-check.ts`). Their functions carry the
+ * {@link METADATA_DEPLOY_TIME} metadata; the local stack, which provisions the table and queues
+ * itself, does not run them.
+ */
+export const DEPLOY_HANDLER_NAMES = ['deploy-check'] as const;
+
+/** One of {@link DEPLOY_HANDLER_NAMES}. */
+export type DeployHandlerName = (typeof DEPLOY_HANDLER_NAMES)[number];
+
 /** CloudFormation metadata keys that map a template function back to its source. */
 export const METADATA_HANDLER = 'parley:handler';
 /** @see METADATA_HANDLER */
 export const METADATA_ENTRY = 'parley:entry';
+/** Set (`true`) on the functions of {@link DEPLOY_HANDLER_NAMES}. */
+export const METADATA_DEPLOY_TIME = 'parley:deployTime';
 
 /** The Powertools service name and metrics namespace every handler reports under. */
 export const POWERTOOLS_SERVICE_NAME = 'parley';
@@ -63,27 +78,10 @@ export interface TableReference {
   readonly tableArn: string;
 }
 
-/** What a function may do with the table. No level includes `Scan` or any control-plane action. */
-export type TableAccess = 'read' | 'readWrite';
-
-const TABLE_READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-];
-const TABLE_WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
-
 /** Properties of a {@link ParleyFunction}. */
 export interface ParleyFunctionProps {
   /** The handler's name: the entry is `lambdas/handlers/<handlerName>.ts`. */
-  readonly handlerName: HandlerName | BenchHandlerName;
+  readonly handlerName: HandlerName | BenchHandlerName | DeployHandlerName;
   /** A description shown in the console. */
   readonly description?: string;
   /** Extra environment variables. @default - only the Powertools variables */
@@ -119,7 +117,7 @@ export interface ParleyFunctionProps {
  */
 export class ParleyFunction extends NodejsFunction {
   /** The handler's name, e.g. `send`. */
-  public readonly handlerName: HandlerName | BenchHandlerName;
+  public readonly handlerName: HandlerName | BenchHandlerName | DeployHandlerName;
   /** The entry file relative to the repository root, e.g. `lambdas/handlers/send.ts`. */
   public readonly entryPath: string;
   public constructor(scope: Construct, id: string, props: ParleyFunctionProps) {
@@ -195,18 +193,27 @@ export class ParleyFunction extends NodejsFunction {
     const cfn = this.node.defaultChild as lambda.CfnFunction;
     cfn.addMetadata(METADATA_HANDLER, props.handlerName);
     cfn.addMetadata(METADATA_ENTRY, entryPath);
+    if ((DEPLOY_HANDLER_NAMES as readonly string[]).includes(props.handlerName)) {
+      cfn.addMetadata(METADATA_DEPLOY_TIME, true);
+    }
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Node.js 22 is pinned on purpose: the project, its tests and the local stack run on Node.js 22.',
+    );
   }
 
   /**
-   * Binds the global table: sets `TABLE_NAME` and grants the data-plane actions of `access` on this
-   * region's replica and its indexes, together, so a function never has one without the other.
+   * Binds the global table: sets `TABLE_NAME` and grants `actions` on this region's replica and
+   * its index, together, so a function never has one without the other. The actions of each
+   * handler are listed in `lib/handler-access.ts`.
    */
-  public bindTable(table: TableReference, access: TableAccess): void {
+  public bindTable(table: TableReference, actions: readonly TableAction[]): void {
     this.addEnvironment('TABLE_NAME', table.tableName);
-    const actions = access === 'read' ? TABLE_READ_ACTIONS : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
+    if (actions.length === 0) return;
     this.addToRolePolicy(
       new iam.PolicyStatement({
-        actions,
+        actions: actions.map((action) => `dynamodb:${action}`),
         resources: [table.tableArn, `${table.tableArn}/index/${BY_TIME_INDEX}`],
       }),
     );

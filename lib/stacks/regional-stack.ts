@@ -1,10 +1,11 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { ParleyConfig } from '../config.js';
 import { DeliveryQueue } from '../constructs/delivery-queue.js';
+import { DeployCheck } from '../constructs/deploy-check.js';
 import { Dns, regionalHostname } from '../constructs/dns.js';
 import { FanOut } from '../constructs/fan-out.js';
 import { GlobalTable } from '../constructs/global-table.js';
@@ -12,6 +13,7 @@ import { HealthApi } from '../constructs/health-api.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { type HandlerName, ParleyFunction, type TableReference } from '../constructs/parley-function.js';
 import { WebSocketApi } from '../constructs/websocket-api.js';
+import { HANDLER_ACCESS } from '../handler-access.js';
 import { acknowledge } from '../nag.js';
 
 /** The stack name of a region's stack. */
@@ -38,8 +40,10 @@ export interface RegionalStackProps extends StackProps {
  * no cross-region references are needed.
  */
 export class RegionalStack extends Stack {
-  /** The global table, in the primary region's stack only. */
+  /** The global table, in the primary region's stack only (unless `reuseRetained`). */
   public readonly globalTable?: GlobalTable;
+  /** The hs256 signing secret, in the primary region's stack only (unless `reuseRetained`). */
+  private signingSecret?: secretsmanager.Secret;
   /** The handlers by name. */
   public readonly functions: Readonly<Record<HandlerName, ParleyFunction>>;
   /** The WebSocket API. */
@@ -54,6 +58,8 @@ export class RegionalStack extends Stack {
   public readonly monitoring: Monitoring;
   /** DNS, when a domain is configured. */
   public readonly dns?: Dns;
+  /** The deploy-time checks (replica stream lookup, the primary's preflight). */
+  public readonly deployCheck: DeployCheck;
 
   public constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, {
@@ -65,7 +71,9 @@ export class RegionalStack extends Stack {
     const isPrimary = region === config.primaryRegion;
     const peerRegions = config.regions.filter((other) => other !== region);
 
-    if (isPrimary) {
+    // With reuseRetained, the table (and the secret) an earlier deploy kept are used by name.
+    const ownsTable = isPrimary && !config.reuseRetained;
+    if (ownsTable) {
       this.globalTable = new GlobalTable(this, 'GlobalTable', {
         tableName: config.tableName,
         replicaRegions: peerRegions,
@@ -78,6 +86,7 @@ export class RegionalStack extends Stack {
       tableName: config.tableName,
       tableArn: ParleyFunction.replicaArn(this, config.tableName),
     };
+    this.deployCheck = new DeployCheck(this, 'DeployCheck', table);
 
     const common: Record<string, string> = {
       CONSISTENCY: config.consistency,
@@ -116,9 +125,8 @@ export class RegionalStack extends Stack {
     this.functions = functions;
 
     this.bindAuth(functions.authorizer, config);
-    for (const [name, fn] of Object.entries(functions)) {
-      if (name === 'authorizer') continue;
-      fn.bindTable(table, name === 'health' ? 'read' : 'readWrite');
+    for (const [name, fn] of Object.entries(functions) as [HandlerName, ParleyFunction][]) {
+      if (name !== 'authorizer') fn.bindTable(table, HANDLER_ACCESS[name].table);
     }
 
     this.webSocket = new WebSocketApi(this, 'WebSocket', {
@@ -153,37 +161,31 @@ export class RegionalStack extends Stack {
     for (const fn of [functions.fanout, functions.delivery, functions.redrive]) {
       this.webSocket.bindConnections(fn);
     }
-    this.enableApiGatewayLogging();
+    this.enableApiGatewayLogging(config.apiGatewayCloudWatchRole);
 
     this.delivery = new DeliveryQueue(this, 'Delivery', { consumer: functions.delivery });
-    const posters = [
-      functions.connect,
-      functions.disconnect,
-      functions.default,
-      functions.join,
-      functions.leave,
-      functions.send,
-      functions.history,
-      functions.presence,
-      functions.ping,
-      functions.fanout,
-      functions.delivery,
-      functions.redrive,
-    ];
-    for (const fn of posters) {
+    for (const [name, fn] of Object.entries(functions) as [HandlerName, ParleyFunction][]) {
+      if (!HANDLER_ACCESS[name].deliveryQueue) continue;
       fn.addEnvironment('DELIVERY_QUEUE_URL', this.delivery.queue.queueUrl);
-      this.delivery.queue.grantSendMessages(fn);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.delivery.queue.queueArn] }),
+      );
     }
 
+    const ownStreamArn = this.globalTable?.table.tableStreamArn;
     this.fanOut = new FanOut(this, 'FanOut', {
       consumer: functions.fanout,
-      tableName: config.tableName,
-      tableArn: table.tableArn,
-      ...(this.globalTable?.table.tableStreamArn === undefined
-        ? {}
-        : { streamArn: this.globalTable.table.tableStreamArn }),
+      streamArn: ownStreamArn ?? this.deployCheck.streamArn(),
     });
     if (this.globalTable !== undefined) this.fanOut.node.addDependency(this.globalTable);
+    if (this.globalTable !== undefined) {
+      this.deployCheck.preflight({
+        table: { tableName: config.tableName, resource: this.globalTable.table },
+        ...(this.signingSecret === undefined || config.auth.mode !== 'hs256'
+          ? {}
+          : { secret: { secretName: config.auth.secretName, resource: this.signingSecret } }),
+      });
+    }
 
     this.bindRedrive(functions.redrive);
 
@@ -234,11 +236,8 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'HealthUrl', { value: `https://${this.health.host}/health` });
     new CfnOutput(this, 'DeliveryDlqUrl', { value: this.delivery.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'StreamDlqUrl', { value: this.fanOut.deadLetterQueue.queueUrl });
-
-    this.addNagSuppressions();
   }
 
-  /** hs256: the signing secret (created once, in the primary region); jwks: the JWKS settings. */
   /**
    * The function behind the `send` route: Parley's, or with `sendDesign=baseline` the benchmarks'
    * scan-and-broadcast baseline (`lambdas/handlers/baseline-send.ts`), which needs `Scan`.
@@ -256,16 +255,12 @@ export class RegionalStack extends Stack {
       environment,
       timeout: Duration.seconds(30),
     });
-    baseline.bindTable(table, 'readWrite');
+    baseline.bindTable(table, ['GetItem', 'Query', 'PutItem', 'DeleteItem']);
     baseline.allowTableScan(table);
-    acknowledge(
-      baseline,
-      'AwsSolutions-L1',
-      'Node.js 22 is pinned on purpose: the project, its tests and the local stack run on Node.js 22.',
-    );
     return baseline;
   }
 
+  /** hs256: the signing secret (created once, in the primary region); jwks: the JWKS settings. */
   private bindAuth(authorizer: ParleyFunction, config: ParleyConfig): void {
     const auth = config.auth;
     if (auth.mode === 'jwks') {
@@ -274,32 +269,40 @@ export class RegionalStack extends Stack {
       authorizer.addEnvironment('JWT_AUDIENCE', auth.jwtAudience);
       return;
     }
-    if (this.region === config.primaryRegion) {
+    if (this.region === config.primaryRegion && !config.reuseRetained) {
       const secret = new secretsmanager.Secret(this, 'JwtSigningSecret', {
         secretName: auth.secretName,
         description: 'Parley: HS256 key that signs and verifies client tokens',
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
         replicaRegions: config.regions.filter((other) => other !== this.region).map((region) => ({ region })),
+        // Kept with the table when the stacks are deleted: the tokens in use stay valid across a
+        // redeploy with reuseRetained (README, "Teardown and redeploy").
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       acknowledge(
         secret,
         'AwsSolutions-SMG4',
         'Rotating an HS256 signing key invalidates every token in use; it is rotated deliberately (put a new value, reissue tokens), not on a schedule.',
       );
+      this.signingSecret = secret;
     }
-    // A replica's full ARN carries a random suffix that other stacks cannot know; the ARN without
-    // the suffix is a valid SecretId for GetSecretValue in every region (the name is unique).
-    const partialArn = this.formatArn({
+    // The name, not an ARN: a replica keeps its primary's name in every region, and a name is
+    // never misread. A partial ARN (the ARN without the random suffix) is read as a complete ARN
+    // when the name itself ends in a hyphen and six characters, as `parley/jwt-signing-secret`
+    // does, and then finds nothing (Secrets Manager user guide, troubleshooting,
+    // "ARN_secretnamehyphen"; the warning on `Secret.fromSecretNameV2` in aws-cdk-lib).
+    authorizer.addEnvironment('JWT_SECRET_ID', auth.secretName);
+    const arnWithoutSuffix = this.formatArn({
       service: 'secretsmanager',
       resource: 'secret',
       resourceName: auth.secretName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    authorizer.addEnvironment('JWT_SECRET_ARN', partialArn);
     authorizer.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [`${partialArn}-??????`],
+        actions: ['secretsmanager:GetSecretValue'],
+        // Every secret ARN ends in `-` and six random characters.
+        resources: [`${arnWithoutSuffix}-??????`],
       }),
     );
   }
@@ -308,18 +311,17 @@ export class RegionalStack extends Stack {
   private bindRedrive(redrive: ParleyFunction): void {
     redrive.addEnvironment('DELIVERY_DLQ_URL', this.delivery.deadLetterQueue.queueUrl);
     redrive.addEnvironment('STREAM_DLQ_URL', this.fanOut.deadLetterQueue.queueUrl);
-    this.delivery.deadLetterQueue.grantConsumeMessages(redrive);
-    this.fanOut.deadLetterQueue.grantConsumeMessages(redrive);
+    // It receives a DLQ message, replays it, and deletes it only once the replay succeeded.
     redrive.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:CancelMessageMoveTask'],
-        resources: [this.delivery.deadLetterQueue.queueArn],
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        resources: [this.delivery.deadLetterQueue.queueArn, this.fanOut.deadLetterQueue.queueArn],
       }),
     );
     // The stream DLQ holds shard and sequence numbers, not records: the redrive reads them back.
     redrive.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        actions: ['dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         resources: [this.fanOut.streamArn],
       }),
     );
@@ -327,31 +329,34 @@ export class RegionalStack extends Stack {
 
   /**
    * WebSocket API logging needs the region's API Gateway account setting to name a role that may
-   * write to CloudWatch Logs; without it the stage fails to deploy in a fresh account.
+   * write to CloudWatch Logs; without it the stage fails to deploy in a fresh account. The setting
+   * is one per account and region, shared by every API Gateway API there (CDK apigateway README,
+   * `cloudWatchRoleRemovalPolicy`), so the role is kept when the stack is deleted, and an account
+   * that already has one can keep it (`apiGatewayCloudWatchRole`).
    */
-  private enableApiGatewayLogging(): void {
-    const role = new iam.Role(this, 'ApiGatewayLogsRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      managedPolicies: [
-        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
-      ],
-    });
-    acknowledge(
-      role,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the API Gateway account logging role; only API Gateway can assume the role.',
-    );
-    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
-    this.webSocket.stage.node.addDependency(account);
-  }
-
-  private addNagSuppressions(): void {
-    for (const fn of Object.values(this.functions)) {
+  private enableApiGatewayLogging(setting: ParleyConfig['apiGatewayCloudWatchRole']): void {
+    if (setting === 'existing') return;
+    let roleArn: string;
+    if (setting === 'create') {
+      const role = new iam.Role(this, 'ApiGatewayLogsRole', {
+        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
       acknowledge(
-        fn,
-        'AwsSolutions-L1',
-        'Node.js 22 is pinned on purpose: the project, its tests and the local stack run on Node.js 22.',
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the API Gateway account logging role; only API Gateway can assume the role.',
       );
+      roleArn = role.roleArn;
+    } else {
+      roleArn = setting.roleArn;
     }
+    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: roleArn });
+    // Deleting the stack leaves the account setting as it is, naming the kept role.
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.webSocket.stage.node.addDependency(account);
   }
 }

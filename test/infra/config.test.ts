@@ -45,6 +45,8 @@ describe('Config: defaults and accepted forms', () => {
       maxRoomsPerConnection: 50,
       maxConnectionsPerUser: 10,
       presenceTimeoutSeconds: 45,
+      apiGatewayCloudWatchRole: 'create',
+      reuseRetained: false,
     });
   });
 
@@ -116,6 +118,24 @@ describe('Config: defaults and accepted forms', () => {
       jwtAudience: 'parley',
     });
     expect(config.alarmEmail).toBe('ops@example.com');
+  });
+
+  it('accepts a signing secret name, the API Gateway logging role setting and reuseRetained', () => {
+    const config = parseConfig(
+      read({
+        jwtSecretName: 'team/chat-signing-abcdef',
+        apiGatewayCloudWatchRole: 'arn:aws:iam::123456789012:role/api-gateway-logs',
+        reuseRetained: 'true',
+      }),
+    );
+    expect(config.auth).toEqual({ mode: 'hs256', secretName: 'team/chat-signing-abcdef' });
+    expect(config.apiGatewayCloudWatchRole).toEqual({
+      roleArn: 'arn:aws:iam::123456789012:role/api-gateway-logs',
+    });
+    expect(config.reuseRetained).toBe(true);
+    expect(parseConfig(read({ apiGatewayCloudWatchRole: 'existing' })).apiGatewayCloudWatchRole).toBe(
+      'existing',
+    );
   });
 });
 
@@ -209,6 +229,14 @@ describe('Config: every bad value fails with the key, the value and what is allo
       'presenceTimeoutSeconds',
       /an integer from 0 to 86400/,
     ],
+    ['jwtSecretName', { jwtSecretName: 'has space' }, 'jwtSecretName', /Secrets Manager secret name/],
+    [
+      'apiGatewayCloudWatchRole',
+      { apiGatewayCloudWatchRole: 'arn:aws:iam::1:user/x' },
+      'apiGatewayCloudWatchRole',
+      /"create", "existing", or the ARN of an IAM role/,
+    ],
+    ['reuseRetained', { reuseRetained: 'maybe' }, 'reuseRetained', /true or false/],
   ];
 
   it.each(cases)('%s', (_name, context, key, allowed) => {
