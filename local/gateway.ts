@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_GATEWAY_MAX_FRAME_BYTES } from '../lambdas/shared/protocol.js';
 import type { FaultController } from './faults.js';
+import { FrameSizeMonitor } from './frame-limits.js';
 import type { LambdaService } from './lambda-service.js';
 import type { ApiModel, RouteModel, ThrottleModel } from './template.js';
 
@@ -17,8 +18,17 @@ import type { ApiModel, RouteModel, ThrottleModel } from './template.js';
 export const API_GATEWAY_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** API Gateway's maximum WebSocket connection duration (2 hours). */
 export const API_GATEWAY_MAX_DURATION_MS = 2 * 60 * 60 * 1000;
-/** API Gateway's `PostToConnection` payload limit (128 KiB). */
-export const POST_TO_CONNECTION_MAX_BYTES = 128 * 1024;
+/**
+ * API Gateway's WebSocket message payload limit (128 KiB): a message may span several frames of at
+ * most {@link API_GATEWAY_MAX_FRAME_BYTES} each; a larger message closes the connection with 1009.
+ * "Quotas for configuring and running a WebSocket in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ */
+export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
+/** API Gateway's `PostToConnection` payload limit: the same quota page applies the message limit to `@connections`. */
+export const POST_TO_CONNECTION_MAX_BYTES = API_GATEWAY_MAX_MESSAGE_BYTES;
+/** The close code for a frame or message over API Gateway's limits ("message too big"). */
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
 /** Close code API Gateway uses when it ends a connection (idle, max duration, going away). */
 export const CLOSE_GOING_AWAY = 1001;
 
@@ -155,8 +165,11 @@ export class RegionGateway {
     this.idleTimeoutMs = options.idleTimeoutMs ?? API_GATEWAY_IDLE_TIMEOUT_MS;
     this.maxDurationMs = options.maxDurationMs ?? API_GATEWAY_MAX_DURATION_MS;
     for (const route of options.api.routes) this.routes.set(route.routeKey, route);
-    // Frames over API Gateway's 32 KiB limit close the connection with 1009, as API Gateway does.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: API_GATEWAY_MAX_FRAME_BYTES });
+    // API Gateway takes frames of at most 32 KiB and messages (of one or more frames) of at most
+    // 128 KiB, and closes the connection with 1009 for either (the quota page cited at
+    // API_GATEWAY_MAX_MESSAGE_BYTES). ws's maxPayload bounds a whole message; the frame limit is
+    // read from the frame headers on the socket (see handleUpgrade).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: API_GATEWAY_MAX_MESSAGE_BYTES });
     this.server = createServer((req, res) => {
       this.handleHttp(req, res).catch((error: unknown) => {
         options.log(
@@ -418,6 +431,21 @@ export class RegionGateway {
       return refuseUpgrade(socket, 503, 'Service Unavailable');
     }
 
+    // ws has no hook per frame: this listener reads the frame headers the client sends. Added
+    // before ws's own 'data' listener, it sees every byte first (the bytes already read with the
+    // handshake, `head`, come back through 'data' too: ws unshifts them onto the socket).
+    const frames = new FrameSizeMonitor(API_GATEWAY_MAX_FRAME_BYTES);
+    let opened: Connection | undefined;
+    const watchFrames = (chunk: Buffer): void => {
+      if (!frames.write(chunk)) return;
+      socket.off('data', watchFrames);
+      this.options.log(
+        `[${this.region}] ${connection.id}: a ${frames.oversizedFrameBytes} byte frame is over the ${API_GATEWAY_MAX_FRAME_BYTES} byte limit; closing with ${CLOSE_MESSAGE_TOO_BIG}`,
+      );
+      if (opened) void this.closeConnection(opened, CLOSE_MESSAGE_TOO_BIG, 'Message too big');
+    };
+    socket.on('data', watchFrames);
+
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: Connection = {
         ...connection,
@@ -434,8 +462,11 @@ export class RegionGateway {
         closeCode: undefined,
       };
       this.connections.set(conn.id, conn);
+      opened = conn;
       this.touch(conn);
       ws.on('message', (data: RawData, isBinary: boolean) => {
+        // Closing (an oversized frame among them, which ws still reads in full): not routed.
+        if (conn.closing) return;
         this.touch(conn);
         void this.handleFrame(
           conn,
@@ -444,10 +475,13 @@ export class RegionGateway {
         );
       });
       ws.on('close', (code: number, reason: Buffer) => void this.onClosed(conn, code, reason.toString()));
-      // ws closes with 1009 itself when a frame exceeds maxPayload; remember it for $disconnect.
+      // ws closes with 1009 itself when a message exceeds maxPayload; remember it for $disconnect.
       ws.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.closeCode ??= 1009;
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.closeCode ??= CLOSE_MESSAGE_TOO_BIG;
       });
+      // Defensive: the socket starts flowing on a later tick, so no frame has been read yet; were
+      // one read before this callback, an oversized frame would still close the connection.
+      if (frames.exceeded) void this.closeConnection(conn, CLOSE_MESSAGE_TOO_BIG, 'Message too big');
     });
   }
 

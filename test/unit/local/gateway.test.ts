@@ -11,6 +11,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../lambdas/shared/protocol.js';
 import { RegionGateway } from '../../../local/gateway.js';
 import type { LambdaService, LocalFunction } from '../../../local/lambda-service.js';
 import { freePort } from '../../../local/stack.js';
@@ -222,15 +224,57 @@ describe('Local API Gateway: frames', () => {
     await client.close();
   });
 
-  it('closes with 1009 for a frame over 32 KiB and runs $disconnect with the code', async () => {
+  it('delivers a 40 KiB message sent in two 20 KiB frames to its route whole', async () => {
     const { url, calls } = await start();
     const client = await connect(`${url}?token=alice`);
-    client.ws.send('x'.repeat(33 * 1024));
+    const message = JSON.stringify({ action: 'echo', pad: 'x'.repeat(40 * 1024) });
+    const middle = Math.floor(message.length / 2);
+    client.ws.send(message.slice(0, middle), { fin: false });
+    client.ws.send(message.slice(middle), { fin: true });
+    const echoed = await client.next((f) => f.echoed !== undefined);
+    expect(echoed.echoed).toBe(message);
+    expect(calls.filter((c) => c.handler === 'echo').map((c) => c.event.body)).toEqual([message]);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    await client.close();
+  });
+
+  it('takes a frame of exactly 32 KiB', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    const prefix = JSON.stringify({ action: 'echo', pad: '' }).slice(0, -2);
+    const message = `${prefix}${'x'.repeat(API_GATEWAY_MAX_FRAME_BYTES - prefix.length - 2)}"}`;
+    expect(Buffer.byteLength(message)).toBe(API_GATEWAY_MAX_FRAME_BYTES);
+    client.ws.send(message);
+    await client.next((f) => f.echoed !== undefined);
+    expect(calls.filter((c) => c.handler === 'echo').map((c) => c.event.body)).toEqual([message]);
+    await client.close();
+  });
+
+  it('closes with 1009 for a single 40 KiB frame, routes none of it, and runs $disconnect with the code', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    client.ws.send(JSON.stringify({ action: 'echo', pad: 'x'.repeat(40 * 1024) }));
     expect((await client.closed).code).toBe(1009);
     await expect.poll(() => calls.find((c) => c.handler === 'disconnect')).toBeDefined();
     expect(calls.find((c) => c.handler === 'disconnect')?.event).toMatchObject({
       requestContext: { routeKey: '$disconnect', eventType: 'DISCONNECT', disconnectStatusCode: 1009 },
     });
+    // ws reads the whole frame before the client's close frame behind it, so a routed frame
+    // would have been invoked before $disconnect ran.
+    expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect', 'disconnect']);
+  });
+
+  it('closes with 1009 for a message over 128 KiB in frames under 32 KiB, and runs $disconnect with the code', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    const frame = 'x'.repeat(30 * 1024);
+    for (let i = 0; i < 5; i++) client.ws.send(frame, { fin: i === 4 });
+    expect((await client.closed).code).toBe(1009);
+    await expect.poll(() => calls.find((c) => c.handler === 'disconnect')).toBeDefined();
+    expect(calls.find((c) => c.handler === 'disconnect')?.event).toMatchObject({
+      requestContext: { disconnectStatusCode: 1009 },
+    });
+    expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect', 'disconnect']);
   });
 });
 
