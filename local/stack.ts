@@ -74,6 +74,8 @@ export interface LocalStackOptions {
   idleTimeoutMs?: number;
   /** WebSocket maximum connection duration. @default 2 hours (API Gateway's) */
   maxDurationMs?: number;
+  /** How long the gateway waits for an integration (authorizer, `$connect`, a route). @default 29 s (API Gateway's) */
+  integrationTimeoutMs?: number;
   /** Delay before retry n of a failed stream batch. @default min(1000, 100 * 2^(n-1)) ms */
   retryDelayMs?: (attempt: number) => number;
   /** Poll interval of idle event source mappings. @default 200 */
@@ -573,6 +575,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           lambda,
           ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
           ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
+          ...(options.integrationTimeoutMs !== undefined
+            ? { integrationTimeoutMs: options.integrationTimeoutMs }
+            : {}),
           faults,
           log,
         });

@@ -84,6 +84,7 @@ const api = (extra: Partial<ApiModel> = {}): ApiModel => ({
     { routeKey: 'echo', functionLogicalId: 'echoFn', twoWay: true, authorizer: undefined },
     { routeKey: 'boom', functionLogicalId: 'boomFn', twoWay: false, authorizer: undefined },
     { routeKey: 'limited', functionLogicalId: 'echoFn', twoWay: true, authorizer: undefined },
+    { routeKey: 'slow', functionLogicalId: 'slowFn', twoWay: true, authorizer: undefined },
   ],
   stageLogicalId: 'Stage',
   stageName: 'prod',
@@ -99,7 +100,7 @@ afterEach(async () => {
 
 const start = async (
   handlers: Partial<Record<string, Handler>> = {},
-  options: { idleTimeoutMs?: number; maxDurationMs?: number } = {},
+  options: { idleTimeoutMs?: number; maxDurationMs?: number; integrationTimeoutMs?: number } = {},
 ) => {
   const { lambda, calls } = fakeLambda({
     authorizer: (event) => {
@@ -116,6 +117,7 @@ const start = async (
     boom: () => {
       throw new Error('handler bug');
     },
+    slow: () => ({ statusCode: 200, body: JSON.stringify({ slow: 'done' }) }),
     ...handlers,
   } as Record<string, Handler>);
   const port = await freePort();
@@ -293,6 +295,91 @@ describe('Local API Gateway: time limits', () => {
       expect((await client.closed).code).toBe(1001);
     } finally {
       clearInterval(keepBusy);
+    }
+  });
+});
+
+/** A promise the test resolves itself, so that a handler waits on it without a timer. */
+const gate = () => {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+};
+
+describe('Local API Gateway: integration timeout', () => {
+  it('answers a route that outlives the timeout with "Endpoint request timed out" and drops its late response; the invocation runs on', async () => {
+    const release = gate();
+    let finished = false;
+    const { url, calls } = await start(
+      {
+        slow: async () => {
+          await release.opened;
+          finished = true;
+          return { statusCode: 200, body: JSON.stringify({ slow: 'late' }) };
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    const client = await connect(`${url}?token=alice`);
+    try {
+      client.send({ action: 'slow' });
+      const reply = await client.next((f) => f.message !== undefined);
+      expect(reply).toMatchObject({ message: 'Endpoint request timed out' });
+      expect(typeof reply.connectionId).toBe('string');
+      const slowCall = calls.find((c) => c.handler === 'slow')?.event.requestContext as { requestId: string };
+      expect(reply.requestId).toBe(slowCall.requestId);
+      // The gateway gave up, not the invocation: it finishes once released.
+      expect(finished).toBe(false);
+      release.open();
+      await expect.poll(() => finished).toBe(true);
+      // The connection is still open; the echo reply comes after the moment the late response
+      // would have been sent, and the late response never is.
+      client.send({ action: 'echo' });
+      await client.next((f) => f.echoed !== undefined);
+      expect(client.frames.filter((f) => f.slow !== undefined)).toEqual([]);
+    } finally {
+      release.open();
+      await client.close();
+    }
+  });
+
+  it('refuses the handshake with 504 when $connect outlives the timeout', async () => {
+    const release = gate();
+    const { url, calls } = await start(
+      {
+        connect: async () => {
+          await release.opened;
+          return { statusCode: 200 };
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    try {
+      expect(await refusedStatus(`${url}?token=alice`)).toBe(504);
+      expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect']);
+    } finally {
+      release.open();
+    }
+  });
+
+  it('refuses the handshake with 500 when the authorizer outlives the timeout, without calling $connect', async () => {
+    const release = gate();
+    const { url, calls } = await start(
+      {
+        authorizer: async () => {
+          await release.opened;
+          return allow('alice');
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    try {
+      expect(await refusedStatus(`${url}?token=alice`)).toBe(500);
+      expect(calls.map((c) => c.handler)).toEqual(['authorizer']);
+    } finally {
+      release.open();
     }
   });
 });
