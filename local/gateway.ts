@@ -590,6 +590,9 @@ export class RegionGateway {
         this.send(conn, result.body);
     } catch (error) {
       if (error instanceof IntegrationTimeoutError) return reply(INTEGRATION_TIMEOUT_MESSAGE);
+      // A failed invocation, a throttled one (TooManyRequestsException) included: API Gateway
+      // answers a throttled Lambda integration with "Internal server error" as any other failure
+      // (https://repost.aws/knowledge-center/api-gateway-internal-server-error, "Throttling issues").
       this.options.log(
         `[${this.region}] ${routeKey} failed: ${error instanceof Error ? error.message : String(error)}`,
       );

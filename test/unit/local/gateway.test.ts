@@ -14,7 +14,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../lambdas/shared/protocol.js';
 import { RegionGateway } from '../../../local/gateway.js';
-import type { LambdaService, LocalFunction } from '../../../local/lambda-service.js';
+import {
+  LambdaInvokeError,
+  type LambdaService,
+  LambdaThrottledError,
+  type LocalFunction,
+} from '../../../local/lambda-service.js';
 import { freePort } from '../../../local/stack.js';
 import type { ApiModel } from '../../../local/template.js';
 import { connect, refusedStatus } from '../../e2e/helpers.js';
@@ -62,6 +67,8 @@ const fakeLambda = (handlers: Record<string, Handler>) => {
       try {
         return await fn(event);
       } catch (error) {
+        // The service's own failures (a throttle) as they are; a handler's error as the service wraps it.
+        if (error instanceof LambdaInvokeError) throw error;
         throw new Error(`${handler}: Error: ${(error as Error).message}`);
       }
     },
@@ -149,6 +156,16 @@ describe('Local API Gateway: handshake', () => {
     expect(await refusedStatus(`${url}?token=crash`)).toBe(500);
   });
 
+  it('refuses the handshake with 500 when the authorizer or $connect invocation is throttled', async () => {
+    const throttled = (handler: string) => () => {
+      throw new LambdaThrottledError(handler, 'ConcurrentInvocationLimitExceeded');
+    };
+    const { url: authorizerUrl } = await start({ authorizer: throttled('authorizer') });
+    expect(await refusedStatus(`${authorizerUrl}?token=alice`)).toBe(500);
+    const { url: connectUrl } = await start({ connect: throttled('connect') });
+    expect(await refusedStatus(`${connectUrl}?token=alice`)).toBe(500);
+  });
+
   it('refuses the connection when $connect answers non-2xx', async () => {
     const { url } = await start({ connect: () => ({ statusCode: 403 }) });
     expect(await refusedStatus(`${url}?token=alice`)).toBe(403);
@@ -213,6 +230,23 @@ describe('Local API Gateway: frames', () => {
     const reply = await client.next((f) => f.message !== undefined);
     expect(reply).toMatchObject({ message: 'Internal server error' });
     expect(typeof reply.connectionId).toBe('string');
+    await client.close();
+  });
+
+  it('answers a route whose Lambda invocation is throttled with "Internal server error", as API Gateway does', async () => {
+    const { url } = await start({
+      boom: () => {
+        throw new LambdaThrottledError('boom', 'ConcurrentInvocationLimitExceeded');
+      },
+    });
+    const client = await connect(`${url}?token=alice`);
+    client.send({ action: 'boom' });
+    expect(await client.next((f) => f.message !== undefined)).toMatchObject({
+      message: 'Internal server error',
+    });
+    // The connection stays open.
+    client.send({ action: 'echo' });
+    await client.next((f) => f.echoed !== undefined);
     await client.close();
   });
 
