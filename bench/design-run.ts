@@ -179,7 +179,8 @@ const measure = async (
   const invocations: { handler: string; durationMs: number; memoryMb: number }[] = [];
   let recording = false;
   stack.onInvocation((record) => {
-    if (recording && record.handler !== 'health') {
+    // A throttled invocation never ran and Lambda does not bill it.
+    if (recording && record.handler !== 'health' && !record.throttled) {
       invocations.push({
         handler: record.handler,
         durationMs: record.durationMs ?? 0,

@@ -13,6 +13,7 @@
  * | `--health-interval ms` | `PARLEY_HEALTH_INTERVAL_MS` | 1000 |
  * | `--failure-threshold n` | `PARLEY_FAILURE_THRESHOLD` | 2 |
  * | `--log-level LEVEL` | `PARLEY_HANDLER_LOG_LEVEL` | the template's |
+ * | `--lambda-concurrency n` | `PARLEY_LAMBDA_CONCURRENCY` | 1000 per region (Lambda's default quota; over it invocations are throttled) |
  * | `--verbose` | `PARLEY_VERBOSE=1` | handler logs go to `.local/logs/` |
  * | `--no-synth-cache` | `PARLEY_SYNTH_CACHE=0` | the synthesis is reused while `bin/`, `lib/`, `cdk.json` are unchanged |
  * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     'health-interval': { type: 'string' },
     'failure-threshold': { type: 'string' },
     'log-level': { type: 'string' },
+    'lambda-concurrency': { type: 'string' },
     verbose: { type: 'boolean' },
     'no-synth-cache': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -42,7 +44,7 @@ if (values.help) {
   process.stdout.write(
     'usage: npm start -- [--regions a,b] [--port 4510] [--region-ports 4511,4512] [--dynamodb-port n] [--sqs-port n]\n' +
       '                    [--routing failover|latency] [--health-interval ms] [--failure-threshold n] [--log-level LEVEL]\n' +
-      '                    [--verbose] [--no-synth-cache]\n',
+      '                    [--lambda-concurrency n] [--verbose] [--no-synth-cache]\n',
   );
   process.exit(0);
 }
@@ -82,6 +84,11 @@ if (healthInterval !== undefined) options.healthIntervalMs = healthInterval;
 const threshold = int('--failure-threshold', values['failure-threshold'] ?? env.PARLEY_FAILURE_THRESHOLD);
 if (threshold !== undefined) options.failureThreshold = threshold;
 if (logLevel) options.handlerLogLevel = logLevel;
+const lambdaConcurrency = int(
+  '--lambda-concurrency',
+  values['lambda-concurrency'] ?? env.PARLEY_LAMBDA_CONCURRENCY,
+);
+if (lambdaConcurrency !== undefined) options.lambdaConcurrency = lambdaConcurrency;
 if (values['no-synth-cache'] === true || env.PARLEY_SYNTH_CACHE === '0') options.synthCache = false;
 if (verbose) options.log = (line) => process.stdout.write(`${line}\n`);
 

@@ -1,8 +1,9 @@
 /**
  * The local Lambda service's event source mappings, played from the template: the table's stream
  * (batch size, retries, bisect on error, maximum record age, partial batch responses, on-failure
- * SQS destination) and SQS queues (batch size, partial batch responses; failed messages return
- * after the visibility timeout and the queue's redrive policy moves them to its DLQ).
+ * SQS destination; a throttled batch is retried without spending a retry) and SQS queues (batch
+ * size, partial batch responses; failed and throttled messages return after the visibility
+ * timeout and the queue's redrive policy moves them to its DLQ).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -12,7 +13,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { LambdaService } from './lambda-service.js';
+import { isThrottled, type LambdaService } from './lambda-service.js';
 import type { BufferedRecord, StreamReader } from './stream-reader.js';
 import type { MappingModel } from './template.js';
 
@@ -131,6 +132,7 @@ export const startStreamMapping = (
   const processBatch = async (batch: BufferedRecord[], attemptsSoFar: number): Promise<void> => {
     let records = batch;
     let attempts = attemptsSoFar;
+    let throttles = 0;
     while (records.length > 0 && !stopped) {
       const maxAgeMs = mapping.maximumRecordAgeInSeconds * 1000;
       const fresh = records.findIndex((r) => Date.now() - r.observedAt <= maxAgeMs);
@@ -153,11 +155,25 @@ export const startStreamMapping = (
         // An unknown or empty identifier fails the whole batch, as in Lambda.
         failedFrom = indexes.some((i) => i < 0) ? 0 : Math.min(...indexes);
       } catch (error) {
+        if (isThrottled(error)) {
+          // The function was never invoked: Lambda retries such a batch until its records expire
+          // or exceed the maximum record age (checked above), spending no retry and bisecting
+          // nothing, both of which are for function errors ("Retain discarded records for a
+          // DynamoDB event source in Lambda", "Before invocation",
+          // https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
+          throttles++;
+          context.log(
+            `[${context.region}] ${handler} throttled on ${records.length} record(s); retrying (${throttles})`,
+          );
+          await sleep(context.retryDelayMs(throttles));
+          continue;
+        }
         context.log(
           `[${context.region}] ${handler} failed on ${records.length} record(s): ${error instanceof Error ? error.message : String(error)}`,
         );
         failedFrom = 0;
       }
+      throttles = 0;
       // Lambda checkpoints the records before the first reported failure and retries from there.
       records = records.slice(failedFrom);
       attempts++;
@@ -285,8 +301,16 @@ export const startSqsMapping = (context: MappingContext, mapping: MappingModel):
             failed = new Set((result?.batchItemFailures ?? []).map((f) => String(f.itemIdentifier)));
           }
         } catch (error) {
+          // A throttled batch (the function never ran) is left in the queue like a failed one: it
+          // comes back after the visibility timeout, and the receive counts towards the redrive
+          // policy as on AWS. Lambda itself retries a throttled batch with backoff within the
+          // visibility timeout ("Handling errors for an SQS event source in Lambda",
+          // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); here it
+          // waits for the timeout instead.
           context.log(
-            `[${context.region}] ${handler} failed on ${messages.length} message(s): ${error instanceof Error ? error.message : String(error)}`,
+            isThrottled(error)
+              ? `[${context.region}] ${handler} throttled on ${messages.length} message(s); they return after the visibility timeout`
+              : `[${context.region}] ${handler} failed on ${messages.length} message(s): ${error instanceof Error ? error.message : String(error)}`,
           );
           failed = new Set(messages.map((m) => String(m.MessageId)));
         }

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_GATEWAY_MAX_FRAME_BYTES } from '../lambdas/shared/protocol.js';
 import type { FaultController } from './faults.js';
+import { FrameSizeMonitor } from './frame-limits.js';
 import type { LambdaService } from './lambda-service.js';
 import type { ApiModel, RouteModel, ThrottleModel } from './template.js';
 
@@ -17,8 +18,30 @@ import type { ApiModel, RouteModel, ThrottleModel } from './template.js';
 export const API_GATEWAY_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** API Gateway's maximum WebSocket connection duration (2 hours). */
 export const API_GATEWAY_MAX_DURATION_MS = 2 * 60 * 60 * 1000;
-/** API Gateway's `PostToConnection` payload limit (128 KiB). */
-export const POST_TO_CONNECTION_MAX_BYTES = 128 * 1024;
+/**
+ * API Gateway's WebSocket message payload limit (128 KiB): a message may span several frames of at
+ * most {@link API_GATEWAY_MAX_FRAME_BYTES} each; a larger message closes the connection with 1009.
+ * "Quotas for configuring and running a WebSocket in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ */
+export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
+/** API Gateway's `PostToConnection` payload limit: the same quota page applies the message limit to `@connections`. */
+export const POST_TO_CONNECTION_MAX_BYTES = API_GATEWAY_MAX_MESSAGE_BYTES;
+/**
+ * API Gateway's WebSocket integration timeout (29 s, the default and the most a WebSocket API's
+ * integration may be given: 50 ms to 29 s, not increasable), for `$connect`, the authorizer and
+ * every route. The quota page cited at {@link API_GATEWAY_MAX_MESSAGE_BYTES}.
+ */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;
+/**
+ * What API Gateway sends a WebSocket client when a route's integration times out. Not on a
+ * documentation page: the text is believed, from clients' reports of the frame they received,
+ * `{"message": "Endpoint request timed out", "connectionId":"...", "requestId":"..."}`
+ * (https://github.com/aws/chalice/issues/1406, https://github.com/Kludex/mangum/issues/128).
+ */
+export const INTEGRATION_TIMEOUT_MESSAGE = 'Endpoint request timed out';
+/** The close code for a frame or message over API Gateway's limits ("message too big"). */
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
 /** Close code API Gateway uses when it ends a connection (idle, max duration, going away). */
 export const CLOSE_GOING_AWAY = 1001;
 
@@ -34,6 +57,11 @@ export interface RegionGatewayOptions {
   idleTimeoutMs?: number;
   /** Maximum connection duration. @default API_GATEWAY_MAX_DURATION_MS */
   maxDurationMs?: number;
+  /**
+   * How long the gateway waits for an integration (authorizer, `$connect`, a route) before it
+   * answers as API Gateway does on a timeout; the invocation runs on. @default API_GATEWAY_INTEGRATION_TIMEOUT_MS
+   */
+  integrationTimeoutMs?: number;
   /** Injected `@connections` faults (429 throttling, 410 after a drop). */
   faults?: Pick<FaultController, 'connections'>;
   log: (line: string) => void;
@@ -53,6 +81,14 @@ interface Connection {
   closing: boolean;
   /** The close code the gateway sent, for `$disconnect` (the socket may report 1006 after it). */
   closeCode: number | undefined;
+}
+
+/** The gateway gave up waiting for an integration (the invocation may still be running). */
+class IntegrationTimeoutError extends Error {
+  constructor(handler: string, timeoutMs: number) {
+    super(`${handler}: the integration timed out after ${timeoutMs} ms`);
+    this.name = 'IntegrationTimeoutError';
+  }
 }
 
 /** A token bucket per route, as API Gateway throttles a stage's routes. */
@@ -105,7 +141,9 @@ const refuseUpgrade = (socket: Duplex, status: number, message: string): void =>
       403: 'Forbidden',
       404: 'Not Found',
       429: 'Too Many Requests',
+      500: 'Internal Server Error',
       503: 'Service Unavailable',
+      504: 'Gateway Timeout',
     }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -147,6 +185,7 @@ export class RegionGateway {
   private readonly buckets = new Map<string, TokenBucket | null>();
   private readonly idleTimeoutMs: number;
   private readonly maxDurationMs: number;
+  private readonly integrationTimeoutMs: number;
   private outage = false;
 
   constructor(private readonly options: RegionGatewayOptions) {
@@ -154,9 +193,13 @@ export class RegionGateway {
     this.port = options.port;
     this.idleTimeoutMs = options.idleTimeoutMs ?? API_GATEWAY_IDLE_TIMEOUT_MS;
     this.maxDurationMs = options.maxDurationMs ?? API_GATEWAY_MAX_DURATION_MS;
+    this.integrationTimeoutMs = options.integrationTimeoutMs ?? API_GATEWAY_INTEGRATION_TIMEOUT_MS;
     for (const route of options.api.routes) this.routes.set(route.routeKey, route);
-    // Frames over API Gateway's 32 KiB limit close the connection with 1009, as API Gateway does.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: API_GATEWAY_MAX_FRAME_BYTES });
+    // API Gateway takes frames of at most 32 KiB and messages (of one or more frames) of at most
+    // 128 KiB, and closes the connection with 1009 for either (the quota page cited at
+    // API_GATEWAY_MAX_MESSAGE_BYTES). ws's maxPayload bounds a whole message; the frame limit is
+    // read from the frame headers on the socket (see handleUpgrade).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: API_GATEWAY_MAX_MESSAGE_BYTES });
     this.server = createServer((req, res) => {
       this.handleHttp(req, res).catch((error: unknown) => {
         options.log(
@@ -288,6 +331,30 @@ export class RegionGateway {
     return fn.handler;
   }
 
+  /**
+   * Invokes a handler as API Gateway invokes an integration: rejects with
+   * {@link IntegrationTimeoutError} after the integration timeout. API Gateway does not stop the
+   * Lambda invocation, and neither does the gateway: it runs on, and its outcome is dropped.
+   */
+  private async integrate(handler: string, event: unknown): Promise<unknown> {
+    const invocation = this.options.lambda.invoke(handler, event);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.options.log(
+          `[${this.region}] ${handler}: no answer within the ${this.integrationTimeoutMs} ms integration timeout; the invocation runs on`,
+        );
+        reject(new IntegrationTimeoutError(handler, this.integrationTimeoutMs));
+      }, this.integrationTimeoutMs);
+    });
+    try {
+      // Promise.race subscribes to the invocation, so its late failure is no unhandled rejection.
+      return await Promise.race([invocation, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private bucketFor(routeKey: string): TokenBucket | null {
     let bucket = this.buckets.get(routeKey);
     if (bucket === undefined) {
@@ -366,9 +433,11 @@ export class RegionGateway {
       };
       let result: unknown;
       try {
-        result = await this.options.lambda.invoke(fn.handler, event);
+        result = await this.integrate(fn.handler, event);
       } catch (error) {
-        // A Lambda authorizer that fails with "Unauthorized" means 401; any other failure is a 500.
+        // A Lambda authorizer that fails with "Unauthorized" means 401; any other failure is a 500
+        // (a timeout or a throttled authorizer included: believed, as API Gateway's authorizer
+        // failures are 500s).
         const message = error instanceof Error ? error.message : String(error);
         return refuseUpgrade(
           socket,
@@ -396,14 +465,21 @@ export class RegionGateway {
         },
       };
       let status = 200;
+      let timedOut = false;
       try {
-        const result = (await this.options.lambda.invoke(this.handlerOf(connectRoute), event)) as {
+        const result = (await this.integrate(this.handlerOf(connectRoute), event)) as {
           statusCode?: number;
         } | null;
         status = result?.statusCode ?? 200;
-      } catch {
+      } catch (error) {
+        timedOut = error instanceof IntegrationTimeoutError;
         status = 500;
       }
+      // A $connect integration that times out refuses the handshake with 504, the status of API
+      // Gateway's INTEGRATION_TIMEOUT response ("Gateway response types for API Gateway",
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html);
+      // that a WebSocket handshake gets it is believed.
+      if (timedOut) return refuseUpgrade(socket, 504, INTEGRATION_TIMEOUT_MESSAGE);
       if (status < 200 || status > 299)
         return refuseUpgrade(socket, status, status >= 500 ? 'Internal server error' : 'Forbidden');
     }
@@ -417,6 +493,21 @@ export class RegionGateway {
         );
       return refuseUpgrade(socket, 503, 'Service Unavailable');
     }
+
+    // ws has no hook per frame: this listener reads the frame headers the client sends. Added
+    // before ws's own 'data' listener, it sees every byte first (the bytes already read with the
+    // handshake, `head`, come back through 'data' too: ws unshifts them onto the socket).
+    const frames = new FrameSizeMonitor(API_GATEWAY_MAX_FRAME_BYTES);
+    let opened: Connection | undefined;
+    const watchFrames = (chunk: Buffer): void => {
+      if (!frames.write(chunk)) return;
+      socket.off('data', watchFrames);
+      this.options.log(
+        `[${this.region}] ${connection.id}: a ${frames.oversizedFrameBytes} byte frame is over the ${API_GATEWAY_MAX_FRAME_BYTES} byte limit; closing with ${CLOSE_MESSAGE_TOO_BIG}`,
+      );
+      if (opened) void this.closeConnection(opened, CLOSE_MESSAGE_TOO_BIG, 'Message too big');
+    };
+    socket.on('data', watchFrames);
 
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: Connection = {
@@ -434,8 +525,11 @@ export class RegionGateway {
         closeCode: undefined,
       };
       this.connections.set(conn.id, conn);
+      opened = conn;
       this.touch(conn);
       ws.on('message', (data: RawData, isBinary: boolean) => {
+        // Closing (an oversized frame among them, which ws still reads in full): not routed.
+        if (conn.closing) return;
         this.touch(conn);
         void this.handleFrame(
           conn,
@@ -444,10 +538,13 @@ export class RegionGateway {
         );
       });
       ws.on('close', (code: number, reason: Buffer) => void this.onClosed(conn, code, reason.toString()));
-      // ws closes with 1009 itself when a frame exceeds maxPayload; remember it for $disconnect.
+      // ws closes with 1009 itself when a message exceeds maxPayload; remember it for $disconnect.
       ws.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.closeCode ??= 1009;
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.closeCode ??= CLOSE_MESSAGE_TOO_BIG;
       });
+      // Defensive: the socket starts flowing on a later tick, so no frame has been read yet; were
+      // one read before this callback, an oversized frame would still close the connection.
+      if (frames.exceeded) void this.closeConnection(conn, CLOSE_MESSAGE_TOO_BIG, 'Message too big');
     });
   }
 
@@ -484,7 +581,7 @@ export class RegionGateway {
     if (!route) return reply('Forbidden');
     if (this.bucketFor(routeKey)?.take() === false) return reply('Too Many Requests');
     try {
-      const result = (await this.options.lambda.invoke(this.handlerOf(route), {
+      const result = (await this.integrate(this.handlerOf(route), {
         requestContext: context,
         body,
         isBase64Encoded: isBinary,
@@ -492,6 +589,10 @@ export class RegionGateway {
       if (route.twoWay && result && typeof result.body === 'string' && result.body.length > 0)
         this.send(conn, result.body);
     } catch (error) {
+      if (error instanceof IntegrationTimeoutError) return reply(INTEGRATION_TIMEOUT_MESSAGE);
+      // A failed invocation, a throttled one (TooManyRequestsException) included: API Gateway
+      // answers a throttled Lambda integration with "Internal server error" as any other failure
+      // (https://repost.aws/knowledge-center/api-gateway-internal-server-error, "Throttling issues").
       this.options.log(
         `[${this.region}] ${routeKey} failed: ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -536,6 +637,7 @@ export class RegionGateway {
     const route = this.routes.get('$disconnect');
     if (!route) return;
     try {
+      // Not bounded by the integration timeout: nobody waits for $disconnect's answer.
       await this.options.lambda.invoke(this.handlerOf(route), {
         headers: conn.headers,
         multiValueHeaders: Object.fromEntries(Object.entries(conn.headers).map(([k, v]) => [k, [v]])),

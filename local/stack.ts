@@ -79,6 +79,13 @@ export interface LocalStackOptions {
   idleTimeoutMs?: number;
   /** WebSocket maximum connection duration. @default 2 hours (API Gateway's) */
   maxDurationMs?: number;
+  /** How long the gateway waits for an integration (authorizer, `$connect`, a route). @default 29 s (API Gateway's) */
+  integrationTimeoutMs?: number;
+  /**
+   * Each region's Lambda concurrency limit (invocations in flight at once; over it they are
+   * throttled). @default 1000 (Lambda's default quota per Region)
+   */
+  lambdaConcurrency?: number;
   /** Delay before retry n of a failed stream batch. @default min(1000, 100 * 2^(n-1)) ms */
   retryDelayMs?: (attempt: number) => number;
   /** Poll interval of idle event source mappings. @default 200 */
@@ -567,6 +574,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           environment,
           timeoutMs: fn.timeoutSeconds * 1000,
           memoryMb: fn.memoryMb,
+          ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
         };
       });
       const lambda = new LambdaService({
@@ -590,6 +598,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         bundles: bundles.handlers,
         log,
         crash: (handler) => faults.crash(region, handler),
+        ...(options.lambdaConcurrency !== undefined ? { concurrencyLimit: options.lambdaConcurrency } : {}),
       });
       lambdas[region] = lambda;
       cleanups.push(() => lambda.stop());
@@ -602,6 +611,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           lambda,
           ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
           ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
+          ...(options.integrationTimeoutMs !== undefined
+            ? { integrationTimeoutMs: options.integrationTimeoutMs }
+            : {}),
           faults,
           log,
         });

@@ -53,6 +53,8 @@ export interface FunctionModel {
   environment: Record<string, unknown>;
   timeoutSeconds: number;
   memoryMb: number;
+  /** The function's `ReservedConcurrentExecutions`, if the template sets it. */
+  reservedConcurrency: number | undefined;
 }
 
 /** One WebSocket route. */
@@ -239,6 +241,7 @@ export const readRegion = (region: string, stackName: string, template: CfnTempl
           environment: env,
           timeoutSeconds: asNumber(props.Timeout) ?? 3,
           memoryMb: asNumber(props.MemorySize) ?? 128,
+          reservedConcurrency: asNumber(props.ReservedConcurrentExecutions),
         },
       ];
     });

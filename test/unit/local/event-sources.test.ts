@@ -1,12 +1,19 @@
 /**
- * The stream event source mapping against a scripted stream and function: bisect on error without
+ * The event source mappings against a scripted stream, queue and function: bisect on error without
  * spending retries, bounded retries, the on-failure destination's batch info, partial batch
- * responses, and the maximum record age.
+ * responses, the maximum record age, and throttled invocations (retried without spending a retry;
+ * SQS messages left for their visibility timeout).
  */
-import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { type MappingContext, startStreamMapping } from '../../../local/event-sources.js';
-import type { LambdaService } from '../../../local/lambda-service.js';
+import { type MappingContext, startSqsMapping, startStreamMapping } from '../../../local/event-sources.js';
+import { type LambdaService, LambdaThrottledError } from '../../../local/lambda-service.js';
 import type { BufferedRecord, StreamReader } from '../../../local/stream-reader.js';
 import type { MappingModel } from '../../../local/template.js';
 
@@ -140,5 +147,111 @@ describe('Local Lambda service: stream mapping', () => {
       requestContext: { condition: 'RecordAgeExceeded' },
       DDBStreamBatchInfo: { startSequenceNumber: '1', batchSize: 1 },
     });
+  });
+
+  it('retries a throttled batch whole, spending no retry and bisecting nothing', async () => {
+    let calls = 0;
+    const { invocations, dlq } = await run(
+      [1, 2, 3, 4].map((n) => record(n)),
+      mapping({ maximumRetryAttempts: 2, bisectBatchOnFunctionError: true }),
+      () => {
+        if (++calls <= 4) throw new LambdaThrottledError('fanout', 'ConcurrentInvocationLimitExceeded');
+        return { batchItemFailures: [] };
+      },
+    );
+    // Four throttles, more than the two retries a function error gets, then the batch goes through.
+    expect(invocations).toEqual(Array.from({ length: 5 }, () => ['1', '2', '3', '4']));
+    expect(dlq).toHaveLength(0);
+  });
+
+  it('retries a throttled batch until its records exceed the maximum age, then discards them as RecordAgeExceeded', async () => {
+    const stale = record(1);
+    let calls = 0;
+    const { invocations, dlq } = await run([stale], mapping(), () => {
+      // The third throttle outlasts the record's maximum age.
+      if (++calls === 3) stale.observedAt = 0;
+      throw new LambdaThrottledError('fanout', 'ConcurrentInvocationLimitExceeded');
+    });
+    expect(invocations).toEqual([['1'], ['1'], ['1']]);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]).toMatchObject({
+      requestContext: { condition: 'RecordAgeExceeded' },
+      DDBStreamBatchInfo: { startSequenceNumber: '1', batchSize: 1 },
+    });
+  });
+});
+
+describe('Local Lambda service: SQS mapping', () => {
+  it('leaves a throttled batch in the queue, to come back after its visibility timeout, and deletes it once it goes through', async () => {
+    const message: Message = { MessageId: 'm-1', ReceiptHandle: 'r-1', Body: '{"n":1}' };
+    // The queue: each receive gets the message while it is queued; a receive that finds nothing
+    // waits a little, as a long poll does.
+    const deliveries = [message, message]; // the second is its return after the visibility timeout
+    const deleted: string[][] = [];
+    const logs: string[] = [];
+    const invocations: unknown[] = [];
+    let calls = 0;
+    let receives = 0;
+    const sqs = {
+      send: async (command: unknown) => {
+        if (command instanceof ReceiveMessageCommand) {
+          receives++;
+          const next = deliveries.shift();
+          if (next) return { Messages: [next] };
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return {};
+        }
+        if (command instanceof DeleteMessageBatchCommand) {
+          deleted.push((command.input.Entries ?? []).map((e) => String(e.ReceiptHandle)));
+          return {};
+        }
+        throw new Error('unexpected command');
+      },
+    };
+    const lambda = {
+      functionOf: () => ({
+        handler: 'delivery',
+        logicalId: 'DeliveryFn',
+        functionName: 'delivery',
+        environment: {},
+        timeoutMs: 1000,
+        memoryMb: 128,
+      }),
+      invoke: async (_handler: string, event: unknown) => {
+        invocations.push(event);
+        // The first invocation is throttled; the message's return goes through.
+        if (++calls === 1) throw new LambdaThrottledError('delivery', 'ConcurrentInvocationLimitExceeded');
+        return { batchItemFailures: [] };
+      },
+    };
+    const context: MappingContext = {
+      region: 'us-east-1',
+      lambda: lambda as unknown as LambdaService,
+      sqs: sqs as unknown as SQSClient,
+      paused: () => false,
+      queueUrl: () => 'http://127.0.0.1/000000000000/us-east-1-Delivery',
+      queueArn: () => 'arn:aws:sqs:us-east-1:000000000000:us-east-1-Delivery',
+      log: (line) => logs.push(line),
+      retryDelayMs: () => 1,
+      pollIntervalMs: 5,
+    };
+    const running = startSqsMapping(
+      context,
+      mapping({
+        functionLogicalId: 'DeliveryFn',
+        source: { kind: 'sqs', queueLogicalId: 'Delivery' },
+        reportBatchItemFailures: true,
+      }),
+    );
+    try {
+      // The mapping works batch after batch: a third receive means both deliveries are done with.
+      await expect.poll(() => receives).toBeGreaterThanOrEqual(3);
+    } finally {
+      await running.stop();
+    }
+    expect(invocations).toHaveLength(2);
+    // Deleted once, after the invocation that went through; the throttled one deleted nothing.
+    expect(deleted).toEqual([['r-1']]);
+    expect(logs).toEqual([expect.stringContaining('delivery throttled on 1 message(s)')]);
   });
 });

@@ -11,8 +11,15 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../lambdas/shared/protocol.js';
 import { RegionGateway } from '../../../local/gateway.js';
-import type { LambdaService, LocalFunction } from '../../../local/lambda-service.js';
+import {
+  LambdaInvokeError,
+  type LambdaService,
+  LambdaThrottledError,
+  type LocalFunction,
+} from '../../../local/lambda-service.js';
 import { freePort } from '../../../local/stack.js';
 import type { ApiModel } from '../../../local/template.js';
 import { connect, refusedStatus } from '../../e2e/helpers.js';
@@ -60,6 +67,8 @@ const fakeLambda = (handlers: Record<string, Handler>) => {
       try {
         return await fn(event);
       } catch (error) {
+        // The service's own failures (a throttle) as they are; a handler's error as the service wraps it.
+        if (error instanceof LambdaInvokeError) throw error;
         throw new Error(`${handler}: Error: ${(error as Error).message}`);
       }
     },
@@ -82,6 +91,7 @@ const api = (extra: Partial<ApiModel> = {}): ApiModel => ({
     { routeKey: 'echo', functionLogicalId: 'echoFn', twoWay: true, authorizer: undefined },
     { routeKey: 'boom', functionLogicalId: 'boomFn', twoWay: false, authorizer: undefined },
     { routeKey: 'limited', functionLogicalId: 'echoFn', twoWay: true, authorizer: undefined },
+    { routeKey: 'slow', functionLogicalId: 'slowFn', twoWay: true, authorizer: undefined },
   ],
   stageLogicalId: 'Stage',
   stageName: 'prod',
@@ -97,7 +107,7 @@ afterEach(async () => {
 
 const start = async (
   handlers: Partial<Record<string, Handler>> = {},
-  options: { idleTimeoutMs?: number; maxDurationMs?: number } = {},
+  options: { idleTimeoutMs?: number; maxDurationMs?: number; integrationTimeoutMs?: number } = {},
 ) => {
   const { lambda, calls } = fakeLambda({
     authorizer: (event) => {
@@ -114,6 +124,7 @@ const start = async (
     boom: () => {
       throw new Error('handler bug');
     },
+    slow: () => ({ statusCode: 200, body: JSON.stringify({ slow: 'done' }) }),
     ...handlers,
   } as Record<string, Handler>);
   const port = await freePort();
@@ -143,6 +154,16 @@ describe('Local API Gateway: handshake', () => {
     expect(await refusedStatus(`${url}?token=deny`)).toBe(403);
     expect(await refusedStatus(`${url}?token=throw`)).toBe(401);
     expect(await refusedStatus(`${url}?token=crash`)).toBe(500);
+  });
+
+  it('refuses the handshake with 500 when the authorizer or $connect invocation is throttled', async () => {
+    const throttled = (handler: string) => () => {
+      throw new LambdaThrottledError(handler, 'ConcurrentInvocationLimitExceeded');
+    };
+    const { url: authorizerUrl } = await start({ authorizer: throttled('authorizer') });
+    expect(await refusedStatus(`${authorizerUrl}?token=alice`)).toBe(500);
+    const { url: connectUrl } = await start({ connect: throttled('connect') });
+    expect(await refusedStatus(`${connectUrl}?token=alice`)).toBe(500);
   });
 
   it('refuses the connection when $connect answers non-2xx', async () => {
@@ -212,6 +233,23 @@ describe('Local API Gateway: frames', () => {
     await client.close();
   });
 
+  it('answers a route whose Lambda invocation is throttled with "Internal server error", as API Gateway does', async () => {
+    const { url } = await start({
+      boom: () => {
+        throw new LambdaThrottledError('boom', 'ConcurrentInvocationLimitExceeded');
+      },
+    });
+    const client = await connect(`${url}?token=alice`);
+    client.send({ action: 'boom' });
+    expect(await client.next((f) => f.message !== undefined)).toMatchObject({
+      message: 'Internal server error',
+    });
+    // The connection stays open.
+    client.send({ action: 'echo' });
+    await client.next((f) => f.echoed !== undefined);
+    await client.close();
+  });
+
   it('throttles a route beyond its stage settings with "Too Many Requests"', async () => {
     const { url } = await start();
     const client = await connect(`${url}?token=alice`);
@@ -222,15 +260,57 @@ describe('Local API Gateway: frames', () => {
     await client.close();
   });
 
-  it('closes with 1009 for a frame over 32 KiB and runs $disconnect with the code', async () => {
+  it('delivers a 40 KiB message sent in two 20 KiB frames to its route whole', async () => {
     const { url, calls } = await start();
     const client = await connect(`${url}?token=alice`);
-    client.ws.send('x'.repeat(33 * 1024));
+    const message = JSON.stringify({ action: 'echo', pad: 'x'.repeat(40 * 1024) });
+    const middle = Math.floor(message.length / 2);
+    client.ws.send(message.slice(0, middle), { fin: false });
+    client.ws.send(message.slice(middle), { fin: true });
+    const echoed = await client.next((f) => f.echoed !== undefined);
+    expect(echoed.echoed).toBe(message);
+    expect(calls.filter((c) => c.handler === 'echo').map((c) => c.event.body)).toEqual([message]);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    await client.close();
+  });
+
+  it('takes a frame of exactly 32 KiB', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    const prefix = JSON.stringify({ action: 'echo', pad: '' }).slice(0, -2);
+    const message = `${prefix}${'x'.repeat(API_GATEWAY_MAX_FRAME_BYTES - prefix.length - 2)}"}`;
+    expect(Buffer.byteLength(message)).toBe(API_GATEWAY_MAX_FRAME_BYTES);
+    client.ws.send(message);
+    await client.next((f) => f.echoed !== undefined);
+    expect(calls.filter((c) => c.handler === 'echo').map((c) => c.event.body)).toEqual([message]);
+    await client.close();
+  });
+
+  it('closes with 1009 for a single 40 KiB frame, routes none of it, and runs $disconnect with the code', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    client.ws.send(JSON.stringify({ action: 'echo', pad: 'x'.repeat(40 * 1024) }));
     expect((await client.closed).code).toBe(1009);
     await expect.poll(() => calls.find((c) => c.handler === 'disconnect')).toBeDefined();
     expect(calls.find((c) => c.handler === 'disconnect')?.event).toMatchObject({
       requestContext: { routeKey: '$disconnect', eventType: 'DISCONNECT', disconnectStatusCode: 1009 },
     });
+    // ws reads the whole frame before the client's close frame behind it, so a routed frame
+    // would have been invoked before $disconnect ran.
+    expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect', 'disconnect']);
+  });
+
+  it('closes with 1009 for a message over 128 KiB in frames under 32 KiB, and runs $disconnect with the code', async () => {
+    const { url, calls } = await start();
+    const client = await connect(`${url}?token=alice`);
+    const frame = 'x'.repeat(30 * 1024);
+    for (let i = 0; i < 5; i++) client.ws.send(frame, { fin: i === 4 });
+    expect((await client.closed).code).toBe(1009);
+    await expect.poll(() => calls.find((c) => c.handler === 'disconnect')).toBeDefined();
+    expect(calls.find((c) => c.handler === 'disconnect')?.event).toMatchObject({
+      requestContext: { disconnectStatusCode: 1009 },
+    });
+    expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect', 'disconnect']);
   });
 });
 
@@ -249,6 +329,91 @@ describe('Local API Gateway: time limits', () => {
       expect((await client.closed).code).toBe(1001);
     } finally {
       clearInterval(keepBusy);
+    }
+  });
+});
+
+/** A promise the test resolves itself, so that a handler waits on it without a timer. */
+const gate = () => {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+};
+
+describe('Local API Gateway: integration timeout', () => {
+  it('answers a route that outlives the timeout with "Endpoint request timed out" and drops its late response; the invocation runs on', async () => {
+    const release = gate();
+    let finished = false;
+    const { url, calls } = await start(
+      {
+        slow: async () => {
+          await release.opened;
+          finished = true;
+          return { statusCode: 200, body: JSON.stringify({ slow: 'late' }) };
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    const client = await connect(`${url}?token=alice`);
+    try {
+      client.send({ action: 'slow' });
+      const reply = await client.next((f) => f.message !== undefined);
+      expect(reply).toMatchObject({ message: 'Endpoint request timed out' });
+      expect(typeof reply.connectionId).toBe('string');
+      const slowCall = calls.find((c) => c.handler === 'slow')?.event.requestContext as { requestId: string };
+      expect(reply.requestId).toBe(slowCall.requestId);
+      // The gateway gave up, not the invocation: it finishes once released.
+      expect(finished).toBe(false);
+      release.open();
+      await expect.poll(() => finished).toBe(true);
+      // The connection is still open; the echo reply comes after the moment the late response
+      // would have been sent, and the late response never is.
+      client.send({ action: 'echo' });
+      await client.next((f) => f.echoed !== undefined);
+      expect(client.frames.filter((f) => f.slow !== undefined)).toEqual([]);
+    } finally {
+      release.open();
+      await client.close();
+    }
+  });
+
+  it('refuses the handshake with 504 when $connect outlives the timeout', async () => {
+    const release = gate();
+    const { url, calls } = await start(
+      {
+        connect: async () => {
+          await release.opened;
+          return { statusCode: 200 };
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    try {
+      expect(await refusedStatus(`${url}?token=alice`)).toBe(504);
+      expect(calls.map((c) => c.handler)).toEqual(['authorizer', 'connect']);
+    } finally {
+      release.open();
+    }
+  });
+
+  it('refuses the handshake with 500 when the authorizer outlives the timeout, without calling $connect', async () => {
+    const release = gate();
+    const { url, calls } = await start(
+      {
+        authorizer: async () => {
+          await release.opened;
+          return allow('alice');
+        },
+      },
+      { integrationTimeoutMs: 200 },
+    );
+    try {
+      expect(await refusedStatus(`${url}?token=alice`)).toBe(500);
+      expect(calls.map((c) => c.handler)).toEqual(['authorizer']);
+    } finally {
+      release.open();
     }
   });
 });

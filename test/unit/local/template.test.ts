@@ -109,7 +109,10 @@ const template: CfnTemplate = {
       },
     }),
     HistoryFn: fn('history'),
-    FanoutFn: fn('fanout'),
+    FanoutFn: {
+      ...fn('fanout'),
+      Properties: { ...fn('fanout').Properties, ReservedConcurrentExecutions: 5 },
+    },
     DeliveryFn: fn('delivery'),
     Dlq: { Type: 'AWS::SQS::Queue', Properties: {} },
     Queue: {
@@ -148,7 +151,7 @@ const template: CfnTemplate = {
 describe('Local stack: template', () => {
   const region = readRegion('us-east-1', 'Parley-us-east-1', template);
 
-  it('reads the functions with their handler, entry, timeout and environment', () => {
+  it('reads the functions with their handler, entry, timeout, environment and reserved concurrency', () => {
     expect(region.functions.map((f) => f.handler).sort()).toEqual([
       'authorizer',
       'connect',
@@ -161,7 +164,9 @@ describe('Local stack: template', () => {
       entry: 'lambdas/handlers/connect.ts',
       timeoutSeconds: 7,
       memoryMb: 256,
+      reservedConcurrency: undefined,
     });
+    expect(region.functions.find((f) => f.handler === 'fanout')?.reservedConcurrency).toBe(5);
   });
 
   it('reads the routes, the authorizer, two-way routes and the stage throttling', () => {
