@@ -18,6 +18,7 @@
  * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
  */
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../lib/config.js';
 import { killEnginesSync } from './engines.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
 
@@ -105,6 +106,11 @@ process.on('SIGHUP', () => void shutdown('SIGHUP'));
 try {
   stack = await startLocalStack(options);
 } catch (error) {
+  // A bad setting is the user's to fix: say which, without a stack trace, as bin/app.ts does.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Parley: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `the local stack failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
