@@ -4,12 +4,13 @@
  *
  * | flag | environment | default |
  * |---|---|---|
- * | `--regions a,b` | `PARLEY_REGIONS` | the CDK app's configured regions |
+ * | `-c key=value`, `--context key=value` (repeatable) | | `cdk.json`'s context |
+ * | `--regions a,b` (= `-c regions=a,b`) | `PARLEY_REGIONS` | the CDK app's configured regions |
  * | `--port n` | `PARLEY_GLOBAL_PORT` | 4510 |
  * | `--region-ports a,b` | `PARLEY_REGION_PORTS` | 4511, 4512, ... |
  * | `--dynamodb-port n` | `PARLEY_DYNAMODB_PORT` | a free port |
  * | `--sqs-port n` | `PARLEY_SQS_PORT` | a free port |
- * | `--routing failover\|latency` | `PARLEY_ROUTING` | the CDK app's |
+ * | `--routing failover\|latency` (= `-c routing=...`) | `PARLEY_ROUTING` | the CDK app's |
  * | `--health-interval ms` | `PARLEY_HEALTH_INTERVAL_MS` | 1000 |
  * | `--failure-threshold n` | `PARLEY_FAILURE_THRESHOLD` | 2 |
  * | `--log-level LEVEL` | `PARLEY_HANDLER_LOG_LEVEL` | the template's |
@@ -17,13 +18,21 @@
  * | `--verbose` | `PARLEY_VERBOSE=1` | handler logs go to `.local/logs/` |
  * | `--no-synth-cache` | `PARLEY_SYNTH_CACHE=0` | the synthesis is reused while `bin/`, `lib/`, `cdk.json` are unchanged |
  * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
+ *
+ * `-c` passes any CDK context key to the in-process synthesis, as `cdk synth -c key=value` does
+ * (split at the first `=`, the value kept as the string typed; keys the app does not read are
+ * ignored), so any configuration of `lib/config.ts` runs locally, e.g. `npm start -- -c sendBurst=5`.
+ * A value the app refuses ends the start with its `ConfigError` message and exit code 2. `--regions`
+ * and `--routing` win over `-c` for their key, and any of them over the environment.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../lib/config.js';
 import { killEnginesSync } from './engines.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
 
 const { values } = parseArgs({
   options: {
+    context: { type: 'string', short: 'c', multiple: true },
     regions: { type: 'string' },
     port: { type: 'string' },
     'region-ports': { type: 'string' },
@@ -42,9 +51,11 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'usage: npm start -- [--regions a,b] [--port 4510] [--region-ports 4511,4512] [--dynamodb-port n] [--sqs-port n]\n' +
-      '                    [--routing failover|latency] [--health-interval ms] [--failure-threshold n] [--log-level LEVEL]\n' +
-      '                    [--lambda-concurrency n] [--verbose] [--no-synth-cache]\n',
+    'usage: npm start -- [-c|--context key=value ...] [--regions a,b] [--port 4510] [--region-ports 4511,4512]\n' +
+      '                    [--dynamodb-port n] [--sqs-port n] [--routing failover|latency] [--health-interval ms]\n' +
+      '                    [--failure-threshold n] [--log-level LEVEL] [--lambda-concurrency n] [--verbose]\n' +
+      '                    [--no-synth-cache]\n' +
+      '  -c key=value   any CDK context key of the app (lib/config.ts), as with cdk synth; repeatable\n',
   );
   process.exit(0);
 }
@@ -60,8 +71,43 @@ const int = (name: string, raw: string | undefined): number | undefined => {
   return value;
 };
 
-const regions = values.regions ?? env.PARLEY_REGIONS;
-const routing = values.routing ?? env.PARLEY_ROUTING;
+/** Why a `-c` assignment cannot be read; undefined when it can. */
+const malformed = (assignment: string): string | undefined => {
+  const at = assignment.indexOf('=');
+  if (at < 0) return 'has no "="';
+  const key = assignment.slice(0, at);
+  if (key.trim() === '') return 'has no key';
+  // The CDK CLI refuses these as well: the toolkit's own settings live under `aws:`.
+  if (key.startsWith('aws:')) return 'sets a key reserved by the CDK (aws:...)';
+  return undefined;
+};
+
+/**
+ * The `-c` assignments as the CDK CLI reads them: split at the first `=`, the value kept as the
+ * string typed (the app's config parser takes strings for every key); the last one of a key wins.
+ * Where the CDK CLI warns and drops a malformed one, this stops, rather than run without the setting.
+ */
+const contextOf = (assignments: readonly string[]): Record<string, string> => {
+  const context: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const problem = malformed(assignment);
+    if (problem !== undefined) {
+      process.stderr.write(`-c/--context takes key=value, e.g. -c sendBurst=5; "${assignment}" ${problem}\n`);
+      process.exit(2);
+    }
+    const at = assignment.indexOf('=');
+    context[assignment.slice(0, at)] = assignment.slice(at + 1);
+  }
+  return context;
+};
+
+const context: Record<string, string> = {
+  ...(env.PARLEY_REGIONS ? { regions: env.PARLEY_REGIONS } : {}),
+  ...(env.PARLEY_ROUTING ? { routing: env.PARLEY_ROUTING } : {}),
+  ...contextOf(values.context ?? []),
+  ...(values.regions ? { regions: values.regions } : {}),
+  ...(values.routing ? { routing: values.routing } : {}),
+};
 const regionPorts = (values['region-ports'] ?? env.PARLEY_REGION_PORTS)
   ?.split(',')
   .map((p) => int('region port', p.trim()) as number);
@@ -69,7 +115,7 @@ const verbose = values.verbose === true || env.PARLEY_VERBOSE === '1';
 const logLevel = values['log-level'] ?? env.PARLEY_HANDLER_LOG_LEVEL;
 
 const options: LocalStackOptions = {
-  context: { ...(regions ? { regions } : {}), ...(routing ? { routing } : {}) },
+  context,
   progress: (message) => process.stdout.write(`  ${message}\n`),
 };
 const globalPort = int('--port', values.port ?? env.PARLEY_GLOBAL_PORT);
@@ -112,6 +158,11 @@ process.on('SIGHUP', () => void shutdown('SIGHUP'));
 try {
   stack = await startLocalStack(options);
 } catch (error) {
+  // A bad setting is the user's to fix: say which, without a stack trace, as bin/app.ts does.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Parley: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `the local stack failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

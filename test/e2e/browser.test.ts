@@ -1,5 +1,6 @@
 /**
- * The web chat page in a real browser (Debian's Chromium through playwright-core) against the
+ * The web chat page in a real browser (Chromium through playwright-core; `browser-helpers.ts` says
+ * which one: `PARLEY_CHROMIUM`, Debian's, or the one `npm ci` installs on x64 Linux) against the
  * local stack: two pages, one per region, chat; message bodies with HTML are shown as text; the
  * region of one page goes down, the page fails over to the other region on its own, shows each
  * message it missed once and says "reconnected, caught up N messages". Screenshots go to
@@ -8,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { type Browser, CHROMIUM, chromiumInstalled, launchBrowser } from './browser-helpers.js';
+import { type Browser, launchBrowser, resolveChromium } from './browser-helpers.js';
 import { startTestStack } from './helpers.js';
 
 let stack: LocalStack;
@@ -55,13 +56,12 @@ const isAlice = (event: unknown): boolean =>
     ?.principalId === 'alice';
 
 beforeAll(async () => {
-  if (!chromiumInstalled()) {
-    throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh`);
-  }
+  // Before the stack: a machine without a browser fails at once, with what to install.
+  const executable = await resolveChromium();
   stack = await startTestStack();
   primary = stack.regions[0]?.name as string;
   secondary = stack.regions[1]?.name as string;
-  browser = await launchBrowser();
+  browser = await launchBrowser(executable);
 });
 
 afterAll(async () => {

@@ -1,16 +1,22 @@
 /**
- * `npm start` itself: prints the endpoints when ready, serves them, and on SIGTERM stops every
- * process it started (the Java engines included), leaving nothing running.
+ * `npm start` itself: prints the endpoints when ready, serves them, passes every `-c key=value` to
+ * the synthesis (so the handlers run that configuration), refuses a malformed `-c` and a value the
+ * app refuses with exit code 2 and a message, and on SIGTERM stops every process it started (the
+ * Java engines included), leaving nothing running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../lib/config.js';
 import { freePort } from '../../local/stack.js';
+import { signLocalToken } from '../../local/token.js';
+import { runProcess } from '../helpers/process.js';
+import { connect, type Frame } from './helpers.js';
 
 let child: ChildProcess | undefined;
 
 afterAll(() => {
-  // Only if an assertion failed half-way: the test itself stops the stack.
+  // Only if an assertion failed half-way: the last test itself stops the stack.
   if (child?.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
 });
 
@@ -37,34 +43,126 @@ const alive = (pid: number): boolean => {
   }
 };
 
-describe('npm start', () => {
-  it('prints the endpoints when ready, serves them, and leaves nothing running after SIGTERM', async () => {
+describe('npm start with a bad -c', () => {
+  it.each([
+    ['sendBurst', 'has no "="'],
+    ['=5', 'has no key'],
+  ])(
+    'refuses -c %s before starting anything, with exit code 2: the assignment %s',
+    async (assignment, problem) => {
+      const result = await runProcess('npm', ['start', '--', '-c', assignment]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        `-c/--context takes key=value, e.g. -c sendBurst=5; "${assignment}" ${problem}\n`,
+      );
+      expect(result.stdout).not.toContain('Parley local stack: starting');
+    },
+  );
+
+  it('ends with the app’s ConfigError message naming the key, no stack trace, exit 2, for -c maxBodyBytes=abc', async () => {
+    let appMessage = '';
+    try {
+      parseConfig((key) => (key === 'maxBodyBytes' ? 'abc' : undefined));
+    } catch (error) {
+      if (error instanceof ConfigError) appMessage = error.message;
+    }
+    expect(appMessage).toContain('"maxBodyBytes"');
     const [port, first, second] = [await freePort(), await freePort(), await freePort()];
+    const result = await runProcess('npm', [
+      'start',
+      '--',
+      '--port',
+      String(port),
+      '--region-ports',
+      `${first},${second}`,
+      '-c',
+      'maxBodyBytes=abc',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Parley: ${appMessage}\n`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stderr).not.toContain('the local stack failed to start');
+  });
+});
+
+// One stack start serves the tests below, in order (each start takes seconds on 2 cores); the last
+// one stops it.
+describe('npm start', () => {
+  const ports = { global: 0, first: 0, second: 0 };
+  let output = '';
+
+  beforeAll(async () => {
+    Object.assign(ports, { global: await freePort(), first: await freePort(), second: await freePort() });
+    // Both spellings of the context flag. A rate of 1 per second keeps the bucket from refilling
+    // while one burst of sends is handled.
     const started = spawn(
       'npm',
-      ['start', '--', '--port', String(port), '--region-ports', `${first},${second}`],
-      {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [
+        'start',
+        '--',
+        '--port',
+        String(ports.global),
+        '--region-ports',
+        `${ports.first},${ports.second}`,
+        '-c',
+        'sendBurst=5',
+        '--context',
+        'sendRatePerSecond=1',
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = started;
-    let output = '';
-    started.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+    // Ready is a line it prints; an exit before it fails the start with what it printed.
+    await new Promise<void>((resolve, reject) => {
+      const collect = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (/ready in [\d.]+ s/.test(output)) resolve();
+      };
+      started.stdout?.on('data', collect);
+      started.stderr?.on('data', collect);
+      started.once('exit', (code) =>
+        reject(new Error(`npm start exited (${code}) before ready:\n${output}`)),
+      );
     });
-    started.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await expect.poll(() => output, { timeout: 120_000, interval: 200 }).toMatch(/ready in [\d.]+ s/);
-    expect(output).toContain(`ws://127.0.0.1:${port}/`);
-    expect(output).toContain(`ws://127.0.0.1:${first}/`);
-    expect(output).toContain(`ws://127.0.0.1:${second}/`);
-    expect(output).toContain(`http://127.0.0.1:${port}/_local/regions`);
-    for (const regionPort of [first, second]) {
+  });
+
+  it('prints the endpoints when ready and serves them', async () => {
+    expect(output).toContain(`ws://127.0.0.1:${ports.global}/`);
+    expect(output).toContain(`ws://127.0.0.1:${ports.first}/`);
+    expect(output).toContain(`ws://127.0.0.1:${ports.second}/`);
+    expect(output).toContain(`http://127.0.0.1:${ports.global}/_local/regions`);
+    for (const regionPort of [ports.first, ports.second]) {
       expect((await fetch(`http://127.0.0.1:${regionPort}/health`)).status).toBe(200);
     }
+  });
 
+  it('passes -c keys to the handlers: with -c sendBurst=5, 5 of 8 sends at once are acked, 3 rate_limited', async () => {
+    const client = await connect(`ws://127.0.0.1:${ports.first}/?token=${await signLocalToken('carol')}`);
+    try {
+      expect(await client.request({ action: 'join', room: 'burst' })).toMatchObject({ type: 'joined' });
+      const refs = Array.from({ length: 8 }, (_, index) => `burst-${index}`);
+      for (const ref of refs) client.send({ action: 'send', room: 'burst', id: ref, body: ref, ref });
+      const replies: Frame[] = await Promise.all(
+        refs.map((ref) => client.next((f) => f.ref === ref, 30_000)),
+      );
+      const acks = replies.filter((f) => f.type === 'ack');
+      const refused = replies.filter((f) => f.type === 'error');
+      expect(acks).toHaveLength(5);
+      expect(refused).toHaveLength(3);
+      // The refusal states the limits the handler read from SEND_RATE_PER_SECOND and SEND_BURST.
+      for (const f of refused) {
+        expect(f).toMatchObject({
+          code: 'rate_limited',
+          message: 'at most 1 sends per second (bursts of 5); retry later',
+        });
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('leaves nothing running after SIGTERM', async () => {
+    const started = child as ChildProcess;
     // npm runs the CLI in its own process (exec); its children are the engines.
     const cli = childrenOf(started.pid as number);
     const engines = cli.flatMap(childrenOf);
@@ -73,6 +171,6 @@ describe('npm start', () => {
     started.kill('SIGTERM');
     await exited;
     await expect.poll(() => [...cli, ...engines].filter(alive), { timeout: 15_000 }).toEqual([]);
-    await expect(fetch(`http://127.0.0.1:${first}/health`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${ports.first}/health`)).rejects.toThrow();
   });
 });
