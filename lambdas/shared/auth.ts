@@ -38,6 +38,14 @@ export const HS256_ALGORITHMS = ['HS256'];
 export const JWKS_ALGORITHMS = ['RS256', 'ES256'];
 /** Longest accepted `sub` (the protocol's user id limit). */
 export const MAX_SUBJECT_LENGTH = 128;
+/**
+ * The largest answer the authorizer gives: API Gateway's "AWS Lambda authorizer result size" of a
+ * WebSocket API is 8 KB and cannot be raised ("Quotas for configuring and running a WebSocket in
+ * API Gateway"). Taken as 8,000 bytes, the smaller reading of "8 KB". A larger answer (a long
+ * `rooms` claim, which goes into the context) would fail every `$connect` of that token at API
+ * Gateway; the authorizer refuses the token instead, and says why in its log.
+ */
+export const AUTHORIZER_RESULT_MAX_BYTES = 8_000;
 
 /**
  * Reads the authorizer settings (`AUTH_MODE`, default `hs256`).
@@ -158,8 +166,16 @@ export const authorize = async (event: AuthorizerEvent, verify: Verifier): Promi
     logger.info('token refused', { reason: (error as Error).message });
     return policy('unauthorized', 'Deny', event.methodArn);
   }
-  return {
+  const allowed: AuthorizerResult = {
     ...policy(sub, 'Allow', event.methodArn),
     context: { user: sub, ...(rooms === undefined ? {} : { rooms: JSON.stringify(rooms) }) },
   };
+  const size = new TextEncoder().encode(JSON.stringify(allowed)).length;
+  if (size > AUTHORIZER_RESULT_MAX_BYTES) {
+    logger.info('token refused', {
+      reason: `the answer for this token would be ${size} bytes, over API Gateway's ${AUTHORIZER_RESULT_MAX_BYTES}-byte authorizer result quota: shorten its rooms claim (${allowed.context?.rooms?.length ?? 0} characters)`,
+    });
+    return policy('unauthorized', 'Deny', event.methodArn);
+  }
+  return allowed;
 };

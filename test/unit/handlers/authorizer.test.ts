@@ -2,9 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthConfig, authorize, createVerifier, loadAuthConfig } from '../../../lambdas/shared/auth.js';
+import {
+  AUTHORIZER_RESULT_MAX_BYTES,
+  type AuthConfig,
+  authorize,
+  createVerifier,
+  loadAuthConfig,
+} from '../../../lambdas/shared/auth.js';
 import { authorizerEvent } from '../../helpers/events.js';
 
 const SECRET = 'unit-test-secret-of-enough-length!';
@@ -92,6 +99,43 @@ describe('Handler: authorizer (hs256)', () => {
     // Assess
     expect(allowed.context).toEqual({ user: 'alice', rooms: '["a-*"]' });
     expect(denied.policyDocument.Statement[0]?.Effect).toBe('Deny');
+  });
+
+  it("denies a token whose answer would pass API Gateway's 8 KB authorizer result quota", async () => {
+    // Prepare: 100 patterns of 128 characters pass the claim's own rules, but not the quota.
+    const long = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(3, '0')}-${'x'.repeat(124)}`);
+    const user = 'u'.repeat(128);
+
+    // Act
+    const denied = await authorize(authorizerEvent(await sign({ sub: user, rooms: long })), hs256);
+    const fits = await authorize(authorizerEvent(await sign({ sub: user, rooms: long.slice(0, 50) })), hs256);
+
+    // Assess
+    expect(denied.policyDocument.Statement[0]?.Effect).toBe('Deny');
+    expect(denied.context).toBeUndefined();
+    expect(fits.policyDocument.Statement[0]?.Effect).toBe('Allow');
+    expect(new TextEncoder().encode(JSON.stringify(fits)).length).toBeLessThanOrEqual(
+      AUTHORIZER_RESULT_MAX_BYTES,
+    );
+  });
+
+  it('never answers Allow with more than the quota, whatever the claim', async () => {
+    const pattern = fc.stringMatching(/^[A-Za-z0-9_.:*-]{1,128}$/);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(pattern, { maxLength: 100 }),
+        fc.string({ minLength: 1, maxLength: 128 }),
+        async (rooms, sub) => {
+          const result = await authorize(authorizerEvent(await sign({ sub, rooms })), hs256);
+          if (result.policyDocument.Statement[0]?.Effect === 'Allow') {
+            expect(new TextEncoder().encode(JSON.stringify(result)).length).toBeLessThanOrEqual(
+              AUTHORIZER_RESULT_MAX_BYTES,
+            );
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   it('reads the secret from Secrets Manager once per container', async () => {
