@@ -425,6 +425,16 @@ function parseAuth(get: ContextReader): AuthConfig {
 }
 
 /**
+ * Every region the app deploys into and so needs a CDK bootstrap in: the regions with a stack,
+ * then, in strong mode with two regions, the witness region, which holds the table's witness.
+ */
+export function deployRegions(config: Pick<ParleyConfig, 'regions' | 'witnessRegion'>): string[] {
+  return [
+    ...new Set([...config.regions, ...(config.witnessRegion === undefined ? [] : [config.witnessRegion])]),
+  ];
+}
+
+/**
  * Parses and validates the app's configuration from the CDK context. Context values arrive as JSON
  * from `cdk.json` or as strings from `-c key=value`; both are accepted.
  *

@@ -27,6 +27,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/config.js';
+import { parseContextArgs } from '../lib/context-args.js';
 import { killEnginesSync } from './engines.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
 
@@ -71,34 +72,13 @@ const int = (name: string, raw: string | undefined): number | undefined => {
   return value;
 };
 
-/** Why a `-c` assignment cannot be read; undefined when it can. */
-const malformed = (assignment: string): string | undefined => {
-  const at = assignment.indexOf('=');
-  if (at < 0) return 'has no "="';
-  const key = assignment.slice(0, at);
-  if (key.trim() === '') return 'has no key';
-  // The CDK CLI refuses these as well: the toolkit's own settings live under `aws:`.
-  if (key.startsWith('aws:')) return 'sets a key reserved by the CDK (aws:...)';
-  return undefined;
-};
-
-/**
- * The `-c` assignments as the CDK CLI reads them: split at the first `=`, the value kept as the
- * string typed (the app's config parser takes strings for every key); the last one of a key wins.
- * Where the CDK CLI warns and drops a malformed one, this stops, rather than run without the setting.
- */
 const contextOf = (assignments: readonly string[]): Record<string, string> => {
-  const context: Record<string, string> = {};
-  for (const assignment of assignments) {
-    const problem = malformed(assignment);
-    if (problem !== undefined) {
-      process.stderr.write(`-c/--context takes key=value, e.g. -c sendBurst=5; "${assignment}" ${problem}\n`);
-      process.exit(2);
-    }
-    const at = assignment.indexOf('=');
-    context[assignment.slice(0, at)] = assignment.slice(at + 1);
+  const parsed = parseContextArgs(assignments);
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n`);
+    process.exit(2);
   }
-  return context;
+  return parsed.context;
 };
 
 const context: Record<string, string> = {
