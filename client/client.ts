@@ -18,18 +18,24 @@
  * ```
  */
 import {
+  type ClientFrame,
+  type ClientFrameOf,
   DEFAULT_MAX_BODY_BYTES,
   type ErrorFrame,
   HISTORY_LIMIT_MAX,
+  type HistoryFrame,
+  isServerFrameType,
   type JsonValue,
+  MESSAGE_ID_RULE,
   type Member,
   type MessageFrame,
   messageIdSchema,
+  ROOM_RULE,
   roomSchema,
   type ServerFrame,
   serverFrameSchema,
   utf8Length,
-} from '../lambdas/shared/protocol.js';
+} from '../protocol/index.js';
 import { fullJitterDelay } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import {
@@ -60,16 +66,6 @@ import type {
 } from './types.js';
 
 const OPEN = 1;
-const SERVER_FRAME_TYPES = new Set([
-  'joined',
-  'left',
-  'ack',
-  'history',
-  'presence',
-  'pong',
-  'message',
-  'error',
-]);
 
 const defaultTimers: Timers = {
   // Looked up at call time, so fake timers installed after the client was created still apply.
@@ -98,7 +94,7 @@ interface PendingSend {
 interface PendingRequest {
   action: 'leave' | 'history' | 'presence';
   room: string;
-  frame: Record<string, unknown>;
+  frame: ClientFrameOf<'leave' | 'history' | 'presence'>;
   resolve: (frame: ServerFrame) => void;
   reject: (error: ParleyError) => void;
   timer: unknown;
@@ -308,9 +304,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     if (this.#closedByUser)
       return Promise.reject(new ConnectionClosedError('the client was closed', { room }));
     if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(
-        new BadRequestError('room must match ^[A-Za-z0-9_.:-]{1,128}$', { room, action: 'join' }),
-      );
+      return Promise.reject(new BadRequestError(ROOM_RULE, { room, action: 'join' }));
     }
     const existing = this.#rooms.get(room);
     if (existing?.stream.initialized === true && existing.joinedOnConnection) {
@@ -383,10 +377,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     if (this.#closedByUser)
       return Promise.reject(new ConnectionClosedError('the client was closed', context));
     if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(new BadRequestError('room must match ^[A-Za-z0-9_.:-]{1,128}$', context));
+      return Promise.reject(new BadRequestError(ROOM_RULE, context));
     }
     if (!messageIdSchema.safeParse(id).success) {
-      return Promise.reject(new BadRequestError('id must match ^[A-Za-z0-9_.:-]{1,64}$', context));
+      return Promise.reject(new BadRequestError(MESSAGE_ID_RULE, context));
     }
     const serialized = JSON.stringify(body) as string | undefined;
     if (serialized === undefined) {
@@ -448,9 +442,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
    * ```
    */
   public async history(room: string, options: HistoryOptions = {}): Promise<HistoryPage> {
-    const frame: Record<string, unknown> = { action: 'history', room };
-    if (options.limit !== undefined) frame.limit = Math.min(Math.max(1, options.limit), HISTORY_LIMIT_MAX);
-    if (options.before !== undefined) frame.before = options.before;
+    const frame: HistoryFrame = {
+      action: 'history',
+      room,
+      ...(options.limit === undefined
+        ? {}
+        : { limit: Math.min(Math.max(1, options.limit), HISTORY_LIMIT_MAX) }),
+      ...(options.before === undefined ? {} : { before: options.before }),
+    };
     const reply = await this.#request('history', room, frame);
     const messages = reply.type === 'history' ? reply.messages : [];
     // A page may hold fewer than `limit` messages and still not be the last: the server ends a
@@ -801,7 +800,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return `r${this.#refCounter}`;
   }
 
-  #transmit(frame: Record<string, unknown>): void {
+  #transmit(frame: ClientFrame): void {
     try {
       this.#socket?.send(JSON.stringify(frame));
     } catch {
@@ -822,9 +821,12 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     entry.joinRef = ref;
     entry.resumeReason = resume;
     this.#inflight.set(ref, { kind: 'join', room: entry.room });
-    const frame: Record<string, unknown> = { action: 'join', room: entry.room, ref };
-    if (resume !== undefined) frame.since = entry.stream.cursor();
-    this.#transmit(frame);
+    this.#transmit({
+      action: 'join',
+      room: entry.room,
+      ref,
+      ...(resume === undefined ? {} : { since: entry.stream.cursor() }),
+    });
     // Likewise a join: without its `joined` the room's sends would wait for the next reconnect.
     const generation = this.#generation;
     this.#timers.clearTimeout(entry.joinRetryTimer);
@@ -862,15 +864,13 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #request(
     action: PendingRequest['action'],
     room: string,
-    frame: Record<string, unknown>,
+    frame: PendingRequest['frame'],
   ): Promise<ServerFrame> {
     if (this.#closedByUser) {
       return Promise.reject(new ConnectionClosedError('the client was closed', { room, action }));
     }
     if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(
-        new BadRequestError('room must match ^[A-Za-z0-9_.:-]{1,128}$', { room, action }),
-      );
+      return Promise.reject(new BadRequestError(ROOM_RULE, { room, action }));
     }
     return new Promise<ServerFrame>((resolve, reject) => {
       const request: PendingRequest = {
@@ -905,7 +905,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
     const type = (value as { type?: unknown } | null)?.type;
     // Newer servers may add frame types: ignore what this client does not know.
-    if (typeof type !== 'string' || !SERVER_FRAME_TYPES.has(type)) return;
+    if (typeof type !== 'string' || !isServerFrameType(type)) return;
     const parsed = serverFrameSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -16,7 +16,7 @@
  * }
  * ```
  */
-import type { ErrorCode, ProtocolError } from '../lambdas/shared/protocol.js';
+import type { ErrorCode, ProtocolError } from '../protocol/index.js';
 
 /** Error codes raised by the client itself, never sent by a server. */
 export const CLIENT_ERROR_CODES = [

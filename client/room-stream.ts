@@ -10,7 +10,7 @@
  *   send stored in two regions before replication, in eventual mode) advances the cursor of its
  *   origin, so the sequence stays gap-free, but is not delivered a second time.
  */
-import type { Cursor, MessageFrame } from '../lambdas/shared/protocol.js';
+import type { Cursor, MessageFrame } from '../protocol/index.js';
 
 /** How many recent message ids a room remembers for dedup by `(room, id)`. */
 export const DEFAULT_SEEN_IDS = 10_000;

@@ -2,7 +2,7 @@
  * Public types of the client SDK: options, the minimal WebSocket interface it needs, and the
  * payloads of its events.
  */
-import type { Cursor, JsonValue, Member, MessageFrame } from '../lambdas/shared/protocol.js';
+import type { Cursor, JsonValue, Member, MessageFrame } from '../protocol/index.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ParleyError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { API_GATEWAY_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES } from '../lambdas/shared/protocol.js';
+import { API_GATEWAY_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES } from '../protocol/index.js';
 
 /**
  * The context keys the app reads, exactly as they are written in `cdk.json` or passed with

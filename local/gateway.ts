@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { API_GATEWAY_MAX_FRAME_BYTES } from '../lambdas/shared/protocol.js';
+import { API_GATEWAY_MAX_FRAME_BYTES } from '../protocol/index.js';
 import type { FaultController } from './faults.js';
 import { FrameSizeMonitor } from './frame-limits.js';
 import type { LambdaService } from './lambda-service.js';

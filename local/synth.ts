@@ -97,7 +97,7 @@ const filesUnder = (dir: string): string[] => {
 
 /**
  * The synthesis, cached under `.local/cache/` by a hash of everything it depends on: the app's
- * code (`bin/`, `lib/`, and `lambdas/shared/`, which it imports), `cdk.json`, the locked
+ * code (`bin/`, `lib/`, and `lambdas/shared/` and `protocol/`, which it imports), `cdk.json`, the locked
  * dependency versions and the context overrides. Any change to those synthesizes again, so the
  * cache never serves a template other than the one `cdk synth` would make.
  */
@@ -109,7 +109,7 @@ export const synthesizeAppCached = async (
   const hash = createHash('sha256');
   hash.update(JSON.stringify(overrides));
   for (const file of [
-    ...['bin', 'lib', join('lambdas', 'shared')].flatMap((dir) => filesUnder(join(root, dir))),
+    ...['bin', 'lib', join('lambdas', 'shared'), 'protocol'].flatMap((dir) => filesUnder(join(root, dir))),
     join(root, 'cdk.json'),
     join(root, 'package-lock.json'),
   ]) {

@@ -3,7 +3,13 @@
  * Kept apart from `chat.ts` (which does the I/O) so they can be tested without a terminal.
  */
 import { parseArgs } from 'node:util';
-import type { JsonValue, Member, MessageFrame } from '../../lambdas/shared/protocol.js';
+import {
+  isRoomName,
+  type JsonValue,
+  type Member,
+  type MessageFrame,
+  ROOM_RULE,
+} from '../../protocol/index.js';
 import type { CaughtUpEvent, PresenceEvent, StateEvent } from '../types.js';
 
 /** The local stack's endpoints (PROTOCOL.md, "Local stack"): the global one first. */
@@ -65,7 +71,7 @@ export const parseChatArgs = (
     throw new UsageError('--user is required (1-128 characters)');
   }
   const room = values.room ?? 'lobby';
-  if (!ROOM.test(room)) throw new UsageError('--room must match ^[A-Za-z0-9_.:-]{1,128}$');
+  if (!isRoomName(room)) throw new UsageError(`--${ROOM_RULE}`);
   const endpoints = values.endpoint ?? LOCAL_ENDPOINTS;
   for (const endpoint of endpoints) {
     if (!/^wss?:\/\//.test(endpoint))
@@ -81,8 +87,6 @@ export const parseChatArgs = (
       values.secret ?? (envSecret !== undefined && envSecret.length > 0 ? envSecret : DEFAULT_LOCAL_SECRET),
   };
 };
-
-const ROOM = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 const parseArgsStrict = (argv: string[]) =>
   parseArgs({
@@ -129,11 +133,11 @@ export const parseInputLine = (line: string): ChatCommand => {
   switch (name.toLowerCase()) {
     case 'join':
       if (room === undefined || args.length !== 1) return { kind: 'invalid', message: 'usage: /join <room>' };
-      if (!ROOM.test(room)) return { kind: 'invalid', message: `not a valid room name: ${room}` };
+      if (!isRoomName(room)) return { kind: 'invalid', message: `not a valid room name: ${room}` };
       return { kind: 'join', room };
     case 'leave':
       if (args.length > 1) return { kind: 'invalid', message: 'usage: /leave [room]' };
-      if (room !== undefined && !ROOM.test(room))
+      if (room !== undefined && !isRoomName(room))
         return { kind: 'invalid', message: `not a valid room name: ${room}` };
       return { kind: 'leave', room };
     case 'history':

@@ -12,25 +12,16 @@
  * with the protocol's `ack` shape so a client can time it, and like every handler it never
  * throws raw into API Gateway (the route middlewares answer failures with `error` frames).
  */
-
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import middy from '@middy/core';
+import { replyTo, type SendFrame } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import type { HandlerDeps } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
-import type { SendFrame } from '../shared/protocol.js';
 import { keys, type MemberItem, type MessageItem, toMessageFrame } from '../shared/repository.js';
 import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { routeMiddlewares } from '../shared/route.js';
-import {
-  type Caller,
-  callerOf,
-  OK,
-  type ParsedEvent,
-  type RouteResult,
-  type WebSocketEvent,
-} from '../shared/websocket.js';
+import { defineRoute } from '../shared/route.js';
+import type { Caller } from '../shared/websocket.js';
 
 /** What one baseline send did (for tests and the benchmarks). */
 export interface BaselineOutcome {
@@ -111,15 +102,18 @@ export const baselineSend = async (
       },
     }),
   );
-  await reply(deps, caller.connectionId, {
-    type: 'ack',
-    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
-    room,
-    id,
-    origin: deps.region,
-    seq,
-    ts,
-  });
+  await reply(
+    deps,
+    caller.connectionId,
+    replyTo(frame, {
+      type: 'ack',
+      room,
+      id,
+      origin: deps.region,
+      seq,
+      ts,
+    }),
+  );
   count(MetricName.MessagesAccepted);
   const { connectionIds, scanned } = await scanRoomConnections(deps, room, deps.region);
   const data = JSON.stringify(toMessageFrame(message));
@@ -138,9 +132,4 @@ export const baselineSend = async (
 };
 
 /** The `send` route of the baseline design. */
-export const handler = middy<WebSocketEvent, RouteResult>()
-  .use(routeMiddlewares('send'))
-  .handler(async (event) => {
-    await baselineSend(handlerDeps(), callerOf(event), (event as ParsedEvent<SendFrame>).parley.frame);
-    return OK;
-  });
+export const handler = defineRoute('send', baselineSend);

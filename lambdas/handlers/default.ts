@@ -3,9 +3,9 @@
  * JSON at all). It answers `error bad_request` naming the unknown action; nothing is written.
  */
 import middy from '@middy/core';
+import { CLIENT_ACTIONS, errorFrame, type ProtocolError, parseClientFrame } from '../../protocol/index.js';
 import { count, MetricName } from '../shared/metrics.js';
 import { defaultReplier, type Replier } from '../shared/middleware.js';
-import { CLIENT_ACTIONS, errorFrame, type ProtocolError, parseClientFrame } from '../shared/protocol.js';
 import { routeMiddlewares } from '../shared/route.js';
 import { callerOf, frameText, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
 

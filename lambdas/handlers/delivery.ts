@@ -8,9 +8,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { serverFrameSchema } from '../../protocol/index.js';
 import { type DeliveryJob, deliver } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
-import { serverFrameSchema } from '../shared/protocol.js';
 import { baseMiddlewares } from '../shared/route.js';
 
 const processor = new BatchProcessor(EventType.SQS);

@@ -4,21 +4,13 @@
  * would end inside a group of messages sharing one `ts` ends before that group, so paging with
  * `before` = the oldest `ts` received never skips a message.
  */
-import middy from '@middy/core';
+import { HISTORY_LIMIT_DEFAULT, type HistoryFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
-import { HISTORY_LIMIT_DEFAULT, type HistoryFrame } from '../shared/protocol.js';
+import type { HandlerDeps } from '../shared/deps.js';
 import { historyPage, toMessageFrame } from '../shared/repository.js';
 import { requireMember, requireRoomAccess } from '../shared/rooms.js';
-import { routeMiddlewares } from '../shared/route.js';
-import {
-  type Caller,
-  callerOf,
-  OK,
-  type ParsedEvent,
-  type RouteResult,
-  type WebSocketEvent,
-} from '../shared/websocket.js';
+import { defineRoute } from '../shared/route.js';
+import type { Caller } from '../shared/websocket.js';
 
 /** Answers a history request. */
 export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryFrame): Promise<void> => {
@@ -29,18 +21,16 @@ export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryF
     limit: frame.limit ?? HISTORY_LIMIT_DEFAULT,
     before: frame.before,
   });
-  await reply(deps, caller.connectionId, {
-    type: 'history',
-    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
-    room,
-    messages: items.map(toMessageFrame),
-  });
+  await reply(
+    deps,
+    caller.connectionId,
+    replyTo(frame, {
+      type: 'history',
+      room,
+      messages: items.map(toMessageFrame),
+    }),
+  );
 };
 
 /** The `history` route. */
-export const handler = middy<WebSocketEvent, RouteResult>()
-  .use(routeMiddlewares('history'))
-  .handler(async (event) => {
-    await history(handlerDeps(), callerOf(event), (event as ParsedEvent<HistoryFrame>).parley.frame);
-    return OK;
-  });
+export const handler = defineRoute('history', history);

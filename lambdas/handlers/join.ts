@@ -8,14 +8,13 @@
  * delivered live (its sender already sees this member), one stored before it is replayed. Replay
  * stops at the cursor so a message is not sent twice by both paths.
  */
-import middy from '@middy/core';
+import { type JoinFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import type { HandlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { ForbiddenError } from '../shared/errors.js';
 import { roomCount } from '../shared/limits.js';
 import { liveMembers } from '../shared/liveness.js';
-import type { JoinFrame } from '../shared/protocol.js';
 import {
   addMembership,
   isMember,
@@ -26,15 +25,8 @@ import {
   toMessageFrame,
 } from '../shared/repository.js';
 import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { routeMiddlewares } from '../shared/route.js';
-import {
-  type Caller,
-  callerOf,
-  OK,
-  type ParsedEvent,
-  type RouteResult,
-  type WebSocketEvent,
-} from '../shared/websocket.js';
+import { defineRoute } from '../shared/route.js';
+import type { Caller } from '../shared/websocket.js';
 
 /** Joins a room. */
 export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame): Promise<void> => {
@@ -62,14 +54,17 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
     roomCursor(deps.db, room, Object.keys(since ?? {})),
     listMembers(deps.db, room),
   ]);
-  const joined = await reply(deps, caller.connectionId, {
-    type: 'joined',
-    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
-    room,
-    cursor,
-    members: presenceOf(await liveMembers(deps, members)),
-    region: deps.region,
-  });
+  const joined = await reply(
+    deps,
+    caller.connectionId,
+    replyTo(frame, {
+      type: 'joined',
+      room,
+      cursor,
+      members: presenceOf(await liveMembers(deps, members)),
+      region: deps.region,
+    }),
+  );
   if (joined && since !== undefined) {
     replay: for (const [origin, last] of Object.entries(cursor)) {
       const seen = since[origin] ?? 0;
@@ -84,9 +79,4 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
 };
 
 /** The `join` route. */
-export const handler = middy<WebSocketEvent, RouteResult>()
-  .use(routeMiddlewares('join'))
-  .handler(async (event) => {
-    await join(handlerDeps(), callerOf(event), (event as ParsedEvent<JoinFrame>).parley.frame);
-    return OK;
-  });
+export const handler = defineRoute('join', join);

@@ -5,14 +5,13 @@
  * deliver it from their replica's stream. A repeated id gets the first ack and nothing is
  * delivered again.
  */
-import middy from '@middy/core';
+import { replyTo, type SendFrame } from '../../protocol/index.js';
 import { deliverToRoom, reply } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import type { HandlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { RateLimitedError } from '../shared/errors.js';
 import { takeSendToken } from '../shared/limits.js';
 import { count, MetricName } from '../shared/metrics.js';
-import type { SendFrame } from '../shared/protocol.js';
 import {
   listMembers,
   type SendOutcome,
@@ -21,15 +20,8 @@ import {
   toMessageFrame,
 } from '../shared/repository.js';
 import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { routeMiddlewares } from '../shared/route.js';
-import {
-  type Caller,
-  callerOf,
-  OK,
-  type ParsedEvent,
-  type RouteResult,
-  type WebSocketEvent,
-} from '../shared/websocket.js';
+import { defineRoute } from '../shared/route.js';
+import type { Caller } from '../shared/websocket.js';
 
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
 export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame): Promise<SendOutcome> => {
@@ -51,13 +43,16 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
     { room, id, from, body: frame.body, region: deps.region },
     { retentionDays: deps.config.retentionDays, now: deps.now },
   );
-  await reply(deps, caller.connectionId, {
-    type: 'ack',
-    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
-    room,
-    id,
-    ...outcome.ack,
-  });
+  await reply(
+    deps,
+    caller.connectionId,
+    replyTo(frame, {
+      type: 'ack',
+      room,
+      id,
+      ...outcome.ack,
+    }),
+  );
   if (outcome.duplicate) {
     count(MetricName.DuplicateSends);
     return outcome;
@@ -74,9 +69,4 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
 };
 
 /** The `send` route. */
-export const handler = middy<WebSocketEvent, RouteResult>()
-  .use(routeMiddlewares('send'))
-  .handler(async (event) => {
-    await send(handlerDeps(), callerOf(event), (event as ParsedEvent<SendFrame>).parley.frame);
-    return OK;
-  });
+export const handler = defineRoute('send', send);

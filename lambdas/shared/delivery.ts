@@ -19,9 +19,9 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
-import type { ServerFrame } from './protocol.js';
 import { type Db, fullJitter, removeConnection } from './repository.js';
 
 /**

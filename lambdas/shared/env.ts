@@ -4,8 +4,9 @@
  * Variables are read at call time, not at import time, so one bundle serves every handler even
  * though each needs a different subset (the authorizer has no table, the fan-out no auth settings).
  */
+
+import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/index.js';
 import { ConfigurationError } from './errors.js';
-import { DEFAULT_MAX_BODY_BYTES } from './protocol.js';
 
 /**
  * Returns a required environment variable.

@@ -7,7 +7,7 @@
  * throw new ForbiddenError('join the room before sending to it');
  * ```
  */
-import type { ErrorCode } from './protocol.js';
+import type { ErrorCode } from '../../protocol/index.js';
 
 /** Base class of every Parley error: a message plus the protocol error code to answer with. */
 export class ParleyError extends Error {

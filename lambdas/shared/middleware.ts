@@ -16,23 +16,43 @@
  * ```
  */
 import type { MiddlewareObj } from '@middy/core';
-import { connections, dynamo } from './clients.js';
-import { reply as replyTo } from './delivery.js';
-import { loadRuntimeConfig, optionalEnv } from './env.js';
-import { ParleyError } from './errors.js';
-import { logger } from './logger.js';
-import { count, MetricName, publishMetrics } from './metrics.js';
 import {
   type ClientAction,
   type ClientFrame,
+  type ClientFrameOf,
   DEFAULT_MAX_BODY_BYTES,
   errorFrame,
   MAX_REF_LENGTH,
   type ProtocolError,
   parseClientFrame,
   type ServerFrame,
-} from './protocol.js';
-import { frameText, OK, type ParsedEvent, type RouteResult, type WebSocketEvent } from './websocket.js';
+} from '../../protocol/index.js';
+import { connections, dynamo } from './clients.js';
+import { reply as replyTo } from './delivery.js';
+import { loadRuntimeConfig, optionalEnv } from './env.js';
+import { ParleyError } from './errors.js';
+import { logger } from './logger.js';
+import { count, MetricName, publishMetrics } from './metrics.js';
+import { frameText, OK, type RouteResult, type WebSocketEvent } from './websocket.js';
+
+/** The frames {@link parseFrame} validated, by the event they came in (gone with the event). */
+const parsedFrames = new WeakMap<WebSocketEvent, ClientFrame>();
+
+const isFrameOf = <A extends ClientAction>(frame: ClientFrame, action: A): frame is ClientFrameOf<A> =>
+  frame.action === action;
+
+/**
+ * The frame {@link parseFrame} validated for this event, typed by its action.
+ *
+ * @throws Error when the event has no frame of that action (the route was not wrapped by parseFrame).
+ */
+export const parsedFrame = <A extends ClientAction>(event: WebSocketEvent, action: A): ClientFrameOf<A> => {
+  const frame = parsedFrames.get(event);
+  if (frame === undefined || !isFrameOf(frame, action)) {
+    throw new Error(`no validated ${action} frame: the route must use parseFrame('${action}')`);
+  }
+  return frame;
+};
 
 /** Sends a frame to one connection. */
 export type Replier = (connectionId: string, frame: ServerFrame) => Promise<unknown>;
@@ -99,14 +119,14 @@ export const parseFrame = (
       publishMetrics();
       return OK;
     }
-    (request.event as ParsedEvent).parley = { frame: parsed.frame };
+    parsedFrames.set(request.event, parsed.frame);
     return undefined;
   },
 });
 
 /** Reads `ref` and `action` from a frame that may not have parsed, to echo them in the error. */
 const echoOf = (event: WebSocketEvent): { ref?: string; action?: string } => {
-  const parsed = (event as Partial<ParsedEvent>).parley?.frame as ClientFrame | undefined;
+  const parsed = parsedFrames.get(event);
   if (parsed !== undefined) {
     return { ...(parsed.ref !== undefined ? { ref: parsed.ref } : {}), action: parsed.action };
   }

@@ -20,8 +20,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Cursor, JsonValue, Member, MessageFrame } from '../../protocol/index.js';
 import { ContentionError } from './errors.js';
-import type { Cursor, JsonValue, Member, MessageFrame } from './protocol.js';
 
 /** The table and the client to reach it. */
 export interface Db {

@@ -3,11 +3,11 @@
  * presence announcements to a room's members in this region.
  */
 
+import type { PresenceReplyFrame } from '../../protocol/index.js';
 import { deliverToRoom } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 import { roomAllowed } from './limits.js';
-import type { PresenceReplyFrame } from './protocol.js';
 import { getConnection, isMember, listMembers } from './repository.js';
 import type { Caller } from './websocket.js';
 

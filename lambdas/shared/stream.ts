@@ -5,11 +5,11 @@
  * its own are delivered by the send path and the route handlers.
  */
 
+import type { PresenceReplyFrame } from '../../protocol/index.js';
 import { deliverToRoom } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { logger } from './logger.js';
 import { TimingName, timing } from './metrics.js';
-import type { PresenceReplyFrame } from './protocol.js';
 import { listMembers, type MessageItem, toMessageFrame } from './repository.js';
 
 /** A DynamoDB attribute value as stream records carry it (Lambda events and `GetRecords` alike). */

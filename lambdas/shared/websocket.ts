@@ -2,7 +2,6 @@
  * The API Gateway WebSocket event shapes Parley's route handlers receive, reduced to what they
  * read, so the local stack can produce them without the full AWS type.
  */
-import type { ClientFrame } from './protocol.js';
 
 /** The authorizer context of a connection (set by the `$connect` authorizer). */
 export interface AuthorizerContext {
@@ -30,12 +29,6 @@ export interface WebSocketEvent {
   isBase64Encoded?: boolean;
   queryStringParameters?: Record<string, string | undefined> | null;
   headers?: Record<string, string | undefined>;
-}
-
-/** A WebSocket event after the frame middleware parsed and validated its body. */
-export interface ParsedEvent<F extends ClientFrame = ClientFrame> extends WebSocketEvent {
-  /** State of Parley's middlewares, under one namespaced key. */
-  parley: { frame: F };
 }
 
 /** What a WebSocket route integration returns to API Gateway. */

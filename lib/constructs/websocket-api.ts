@@ -6,7 +6,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ClientAction } from '../../lambdas/shared/protocol.js';
+import type { ClientAction } from '../../protocol/index.js';
 import { acknowledge, nagResourceFinding } from '../nag.js';
 import type { ParleyFunction } from './parley-function.js';
 

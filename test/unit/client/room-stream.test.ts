@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../../client/backoff.js';
 import { errorFromFrame, ParleyError, PROTOCOL_ERROR_CLASSES } from '../../../client/errors.js';
 import { RoomStream } from '../../../client/room-stream.js';
-import { ERROR_CODES } from '../../../lambdas/shared/protocol.js';
+import { ERROR_CODES } from '../../../protocol/index.js';
 import { message } from './harness.js';
 
 describe('RoomStream', () => {

@@ -9,7 +9,7 @@ import {
   RequestTimeoutError,
   SendTimeoutError,
 } from '../../../client/errors.js';
-import { ERROR_CODES } from '../../../lambdas/shared/protocol.js';
+import { ERROR_CODES } from '../../../protocol/index.js';
 import type { FakeWebSocket } from './fake-web-socket.js';
 import { createHarness, delivered, type Harness, joinRoom, message, openNext } from './harness.js';
 

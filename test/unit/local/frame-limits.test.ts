@@ -4,8 +4,8 @@
  * are no frames at all.
  */
 import { describe, expect, it } from 'vitest';
-import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../lambdas/shared/protocol.js';
 import { FrameSizeMonitor } from '../../../local/frame-limits.js';
+import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../protocol/index.js';
 
 const LIMIT = API_GATEWAY_MAX_FRAME_BYTES;
 

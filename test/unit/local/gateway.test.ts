@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../lambdas/shared/protocol.js';
 import { RegionGateway } from '../../../local/gateway.js';
 import {
   LambdaInvokeError,
@@ -22,6 +21,7 @@ import {
 } from '../../../local/lambda-service.js';
 import { freePort } from '../../../local/stack.js';
 import type { ApiModel } from '../../../local/template.js';
+import { API_GATEWAY_MAX_FRAME_BYTES } from '../../../protocol/index.js';
 import { connect, refusedStatus } from '../../e2e/helpers.js';
 
 type Handler = (event: Record<string, unknown>) => unknown;

@@ -20,7 +20,7 @@ import {
   isThrottle,
   reply,
 } from '../../../lambdas/shared/delivery.js';
-import type { ServerFrame } from '../../../lambdas/shared/protocol.js';
+import type { ServerFrame } from '../../../protocol/index.js';
 import { postedFrames, QUEUE_URL, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);

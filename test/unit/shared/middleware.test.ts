@@ -1,14 +1,14 @@
 import middy from '@middy/core';
 import { describe, expect, it, vi } from 'vitest';
 import { ForbiddenError } from '../../../lambdas/shared/errors.js';
-import { errorFrames, parseFrame } from '../../../lambdas/shared/middleware.js';
-import type { ServerFrame } from '../../../lambdas/shared/protocol.js';
-import type { ParsedEvent, RouteResult, WebSocketEvent } from '../../../lambdas/shared/websocket.js';
+import { errorFrames, parsedFrame, parseFrame } from '../../../lambdas/shared/middleware.js';
+import type { RouteResult, WebSocketEvent } from '../../../lambdas/shared/websocket.js';
+import type { ClientFrame, ServerFrame } from '../../../protocol/index.js';
 import { lambdaContext, routeEvent } from '../../helpers/events.js';
 
 const setup = (
   action: 'send' | 'ping',
-  run: (event: ParsedEvent) => Promise<void> = async () => undefined,
+  run: (frame: ClientFrame) => Promise<void> = async () => undefined,
 ) => {
   const replies: { connectionId: string; frame: ServerFrame }[] = [];
   const reply = vi.fn(async (connectionId: string, frame: ServerFrame) => {
@@ -19,14 +19,14 @@ const setup = (
     .use(errorFrames({ reply }))
     .use(parseFrame(action, { reply, maxBodyBytes: 32 }))
     .handler(async (event) => {
-      await inner(event as ParsedEvent);
+      await inner(parsedFrame(event, action));
       return { statusCode: 200 };
     });
   return { handler, replies, inner, reply };
 };
 
 describe('Middleware: parseFrame', () => {
-  it('passes a valid frame to the handler under event.parley.frame', async () => {
+  it('hands the valid frame to the route, as parsedFrame of its action', async () => {
     // Prepare
     const { handler, inner, replies } = setup('send');
 
@@ -39,7 +39,7 @@ describe('Middleware: parseFrame', () => {
     // Assess
     expect(result).toEqual({ statusCode: 200 });
     expect(inner).toHaveBeenCalledOnce();
-    expect(inner.mock.calls[0]?.[0].parley.frame).toEqual({
+    expect(inner.mock.calls[0]?.[0]).toEqual({
       action: 'send',
       room: 'r',
       id: 'i',
@@ -102,7 +102,7 @@ describe('Middleware: parseFrame', () => {
     await handler(event, lambdaContext());
 
     // Assess
-    expect(inner.mock.calls[0]?.[0].parley.frame).toEqual({ action: 'ping' });
+    expect(inner.mock.calls[0]?.[0]).toEqual({ action: 'ping' });
   });
 });
 

@@ -4,7 +4,7 @@
  * This file imports the protocol alone, so nothing else sets zod's locale for it.
  */
 import { describe, expect, it } from 'vitest';
-import { parseClientFrame, serverFrameSchema } from '../../../lambdas/shared/protocol.js';
+import { parseClientFrame, serverFrameSchema } from '../../../protocol/index.js';
 
 const messageOf = (frame: unknown): string | undefined => {
   const parsed = parseClientFrame(JSON.stringify(frame), 16_384);
