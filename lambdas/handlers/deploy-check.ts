@@ -9,6 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import { type DeployCheckEvent, type DeployCheckResult, handleDeployCheck } from '../shared/deploy-check.js';
 import { logger } from '../shared/logger.js';
+import { sleep } from '../shared/retry.js';
 import { baseMiddlewares } from '../shared/route.js';
 
 const dynamodb = new DynamoDBClient({});
@@ -29,7 +30,7 @@ export const handler = middy<DeployCheckEvent, DeployCheckResult>()
         secrets,
         cloudformation,
         now: Date.now,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        sleep,
       },
       event,
     );

@@ -22,7 +22,8 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
-import { type Db, fullJitter, removeConnection } from './repository.js';
+import { type Db, removeConnection } from './repository.js';
+import { sleep as defaultSleep, fullJitter } from './retry.js';
 
 /**
  * The body of one SQS delivery-queue message: a frame and the connections (all in the region of
@@ -104,8 +105,6 @@ const THROTTLE_NAMES = new Set([
 /** Whether `@connections` throttled the call (429). */
 export const isThrottle = (error: unknown): boolean =>
   (error instanceof Error && THROTTLE_NAMES.has(error.name)) || statusOf(error) === 429;
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type PostResult = 'delivered' | 'gone' | 'throttled' | 'failed';
 

@@ -21,7 +21,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ListSecretsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { fullJitter } from './repository.js';
+import { fullJitter } from './retry.js';
 
 /** The custom resource's properties, as CloudFormation passes them (strings). */
 export type DeployCheckProperties =

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Cursor, JsonValue, Member, MessageFrame } from '../../protocol/index.js';
 import { ContentionError } from './errors.js';
+import { fullJitter, retry, type Sleep, sleep } from './retry.js';
 
 /** The table and the client to reach it. */
 export interface Db {
@@ -278,7 +279,7 @@ const BATCH_GET_ROUNDS = 5;
 export const lastSeenOf = async (
   db: Db,
   connectionIds: readonly string[],
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: Sleep = defaultSleep,
 ): Promise<Map<string, number | undefined>> => {
   const seen = new Map<string, number | undefined>();
   const unique = [...new Set(connectionIds)];
@@ -525,10 +526,7 @@ export interface SendOptions {
   maxAttempts?: number;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-/** Full jitter: a random delay in [0, min(cap, base * 2^attempt)). */
-export const fullJitter = (attempt: number, baseMs: number, capMs: number, random = Math.random): number =>
-  Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
+const defaultSleep = sleep;
 
 const messageItem = (message: NewMessage, origin: string, seq: number, ts: number, ttl: number) => ({
   ...keys.message(message.room, origin, seq),
@@ -631,21 +629,13 @@ export const storeMessageEventual = async (
 };
 
 /** Runs a strong-mode write, retrying `ReplicatedWriteConflictException` with backoff. */
-const withConflictRetry = async <T>(
-  run: () => Promise<T>,
-  sleep: (ms: number) => Promise<void>,
-  attempts = 8,
-): Promise<T> => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      const conflict = error instanceof Error && error.name === 'ReplicatedWriteConflictException';
-      if (!conflict || attempt + 1 >= attempts) throw error;
-      await sleep(fullJitter(attempt, 20, 1_000));
-    }
-  }
-};
+const withConflictRetry = <T>(run: () => Promise<T>, wait: Sleep): Promise<T> =>
+  retry(run, {
+    attempts: 8,
+    retryable: (error) => error instanceof Error && error.name === 'ReplicatedWriteConflictException',
+    delayMs: (attempt) => fullJitter(attempt, 20, 1_000),
+    sleep: wait,
+  });
 
 /** How long a claim without a seq is treated as a send still in flight. */
 export const CLAIM_GRACE_MS = 3_000;

@@ -11,7 +11,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContentionError } from '../../../lambdas/shared/errors.js';
 import {
-  fullJitter,
   historyPage,
   keys,
   pageBoundary,
@@ -90,14 +89,6 @@ describe('Shared: repository keys and shapes', () => {
       { user: 'bob', region: 'eu-west-1' },
       { user: 'bob', region: 'us-east-1' },
     ]);
-  });
-
-  it('full jitter stays below min(cap, base * 2^attempt)', () => {
-    // Assess
-    expect(fullJitter(0, 50, 2_000, () => 0.999)).toBeLessThan(50);
-    expect(fullJitter(3, 50, 2_000, () => 0.999)).toBeLessThan(400);
-    expect(fullJitter(10, 50, 2_000, () => 0.999)).toBeLessThan(2_000);
-    expect(fullJitter(10, 50, 2_000, () => 0)).toBe(0);
   });
 
   it('history queries byTime newest first below before, then returns oldest first', async () => {
