@@ -17,7 +17,8 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
-import { optionalEnv, requireEnv } from './env.js';
+import { SETTINGS } from '../../lib/settings.js';
+import { readSetting, requireEnv } from './env.js';
 import { ConfigurationError } from './errors.js';
 import { parseRoomsClaim } from './limits.js';
 import { logger } from './logger.js';
@@ -53,17 +54,17 @@ export const AUTHORIZER_RESULT_MAX_BYTES = 8_000;
  * @throws ConfigurationError when the mode's variables are missing.
  */
 export const loadAuthConfig = (): AuthConfig => {
-  const mode = optionalEnv('AUTH_MODE') ?? 'hs256';
+  const mode = readSetting('auth');
   if (mode === 'jwks') {
     return {
       mode,
-      jwksUrl: requireEnv('JWKS_URL'),
-      issuer: requireEnv('JWT_ISSUER'),
-      audience: requireEnv('JWT_AUDIENCE'),
+      jwksUrl: requireEnv(SETTINGS.jwksUrl.env.name),
+      issuer: requireEnv(SETTINGS.jwtIssuer.env.name),
+      audience: requireEnv(SETTINGS.jwtAudience.env.name),
     };
   }
-  if (mode !== 'hs256') throw new ConfigurationError(`AUTH_MODE must be hs256 or jwks, got "${mode}"`);
-  return { mode, secretId: requireEnv('JWT_SECRET_ID') };
+  // The stacks always set it with hs256: a missing one is a deployment error, not the default name.
+  return { mode, secretId: requireEnv(SETTINGS.jwtSecretName.env.name) };
 };
 
 /** Verifies a token and returns its payload; throws a jose error when it is not acceptable. */

@@ -3,9 +3,10 @@
  * one fails with a message that names it, instead of an `undefined` deep inside a handler.
  * Variables are read at call time, not at import time, so one bundle serves every handler even
  * though each needs a different subset (the authorizer has no table, the fan-out no auth settings).
+ *
+ * The deploy-time settings come through {@link readSetting}, from the one settings table.
  */
-
-import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/index.js';
+import { SETTINGS, type SettingKey, type SettingSpec, type SettingValue } from '../../lib/settings.js';
 import { ConfigurationError } from './errors.js';
 
 /**
@@ -44,10 +45,63 @@ export const intEnv = (name: string, fallback: number, min = 1): number => {
 };
 
 /**
+ * Reads a deploy-time setting from the variable the settings table (`lib/settings.ts`) binds it to,
+ * checked against the table's range; the table's default when the variable is unset. The stacks
+ * set every variable from the same table, so the two never disagree on a name or a default.
+ *
+ * @example
+ * ```ts
+ * const burst = readSetting('sendBurst'); // SEND_BURST, default 20
+ * ```
+ * @throws ConfigurationError when the setting has no variable, or its value is out of range.
+ */
+export const readSetting = <K extends SettingKey>(key: K): SettingValue<K> => {
+  const spec: SettingSpec = SETTINGS[key];
+  if (spec.env === undefined || spec.kind === 'custom') {
+    throw new ConfigurationError(`setting ${key} does not reach the handlers through a variable`);
+  }
+  const name = spec.env.name;
+  const raw = optionalEnv(name);
+  const fail = (what: string): never => {
+    throw new ConfigurationError(`environment variable ${name} must be ${what}, got "${raw}"`);
+  };
+  switch (spec.kind) {
+    case 'integer': {
+      const value = intEnv(name, spec.default, spec.min);
+      if (value > spec.max) fail(`an integer of at most ${spec.max}`);
+      return value as SettingValue<K>;
+    }
+    case 'number': {
+      if (raw === undefined) return spec.default as SettingValue<K>;
+      const value = Number(raw);
+      if (!Number.isFinite(value) || value < spec.min || value > spec.max)
+        fail(`a number from ${spec.min} to ${spec.max}`);
+      return value as SettingValue<K>;
+    }
+    case 'boolean':
+      if (raw === undefined) return spec.default as SettingValue<K>;
+      if (raw !== 'true' && raw !== 'false') fail('true or false');
+      return (raw === 'true') as SettingValue<K>;
+    case 'enum':
+      if (raw === undefined) return spec.default as SettingValue<K>;
+      if (!spec.values.includes(raw)) fail(spec.values.join(' or '));
+      return raw as SettingValue<K>;
+    case 'string':
+      if (raw === undefined) {
+        if (spec.default === undefined)
+          throw new ConfigurationError(`environment variable ${name} is required but not set`);
+        return spec.default as SettingValue<K>;
+      }
+      if (!spec.pattern.test(raw)) fail(spec.allowed);
+      return raw as SettingValue<K>;
+  }
+};
+
+/**
  * The default presence timeout: the SDK pings every 30 s, so a live connection is heard from at
  * least that often; 15 s more covers a slow pong and replication to the other regions.
  */
-export const DEFAULT_PRESENCE_TIMEOUT_SECONDS = 45;
+export const DEFAULT_PRESENCE_TIMEOUT_SECONDS: number = SETTINGS.presenceTimeoutSeconds.default;
 
 /** The consistency mode of the table: per-origin sequences, or one global sequence (MRSC). */
 export type Consistency = 'eventual' | 'strong';
@@ -90,12 +144,12 @@ export interface Limits {
   maxConnectionsPerUser: number;
 }
 
-/** The limits used when a variable is not set. */
+/** The limits used when a variable is not set: the settings table's defaults. */
 export const DEFAULT_LIMITS: Readonly<Limits> = {
-  sendRatePerSecond: 10,
-  sendBurst: 20,
-  maxRoomsPerConnection: 50,
-  maxConnectionsPerUser: 10,
+  sendRatePerSecond: SETTINGS.sendRatePerSecond.default,
+  sendBurst: SETTINGS.sendBurst.default,
+  maxRoomsPerConnection: SETTINGS.maxRoomsPerConnection.default,
+  maxConnectionsPerUser: SETTINGS.maxConnectionsPerUser.default,
 };
 
 /** The effective limits of a configuration (defaults for the unset ones). */
@@ -107,13 +161,13 @@ export const limitsOf = (config: Pick<RuntimeConfig, 'limits'>): Limits => ({
 /**
  * Reads the limits from the environment.
  *
- * @throws ConfigurationError when a variable is set but not a positive integer.
+ * @throws ConfigurationError when a variable is set but out of its range.
  */
 export const loadLimits = (): Limits => ({
-  sendRatePerSecond: intEnv('SEND_RATE_PER_SECOND', DEFAULT_LIMITS.sendRatePerSecond),
-  sendBurst: intEnv('SEND_BURST', DEFAULT_LIMITS.sendBurst),
-  maxRoomsPerConnection: intEnv('MAX_ROOMS_PER_CONNECTION', DEFAULT_LIMITS.maxRoomsPerConnection),
-  maxConnectionsPerUser: intEnv('MAX_CONNECTIONS_PER_USER', DEFAULT_LIMITS.maxConnectionsPerUser),
+  sendRatePerSecond: readSetting('sendRatePerSecond'),
+  sendBurst: readSetting('sendBurst'),
+  maxRoomsPerConnection: readSetting('maxRoomsPerConnection'),
+  maxConnectionsPerUser: readSetting('maxConnectionsPerUser'),
 });
 
 /**
@@ -121,22 +175,14 @@ export const loadLimits = (): Limits => ({
  *
  * @throws ConfigurationError when `TABLE_NAME` or `AWS_REGION` is missing or a value is invalid.
  */
-export const loadRuntimeConfig = (): RuntimeConfig => {
-  const consistency = optionalEnv('CONSISTENCY') ?? 'eventual';
-  if (consistency !== 'eventual' && consistency !== 'strong') {
-    throw new ConfigurationError(
-      `environment variable CONSISTENCY must be eventual or strong, got "${consistency}"`,
-    );
-  }
-  return {
-    tableName: requireEnv('TABLE_NAME'),
-    region: requireEnv('AWS_REGION'),
-    consistency,
-    maxBodyBytes: intEnv('MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
-    retentionDays: intEnv('MESSAGE_RETENTION_DAYS', 30),
-    fanoutInlineMax: intEnv('FANOUT_INLINE_MAX', 100, 0),
-    presenceTimeoutSeconds: intEnv('PRESENCE_TIMEOUT_SECONDS', DEFAULT_PRESENCE_TIMEOUT_SECONDS, 0),
-    deliveryQueueUrl: optionalEnv('DELIVERY_QUEUE_URL'),
-    limits: loadLimits(),
-  };
-};
+export const loadRuntimeConfig = (): RuntimeConfig => ({
+  tableName: requireEnv('TABLE_NAME'),
+  region: requireEnv('AWS_REGION'),
+  consistency: readSetting('consistency'),
+  maxBodyBytes: readSetting('maxBodyBytes'),
+  retentionDays: readSetting('messageRetentionDays'),
+  fanoutInlineMax: readSetting('fanoutInlineMax'),
+  presenceTimeoutSeconds: readSetting('presenceTimeoutSeconds'),
+  deliveryQueueUrl: optionalEnv('DELIVERY_QUEUE_URL'),
+  limits: loadLimits(),
+});

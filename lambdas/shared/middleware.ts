@@ -29,7 +29,7 @@ import {
 } from '../../protocol/index.js';
 import { connections, dynamo } from './clients.js';
 import { reply as replyTo } from './delivery.js';
-import { loadRuntimeConfig, optionalEnv } from './env.js';
+import { loadRuntimeConfig, readSetting } from './env.js';
 import { ParleyError } from './errors.js';
 import { logger } from './logger.js';
 import { count, MetricName, publishMetrics } from './metrics.js';
@@ -75,12 +75,6 @@ export const defaultReplier: Replier = (connectionId, frame) => {
   );
 };
 
-const readMaxBodyBytes = (): number => {
-  const raw = optionalEnv('MAX_BODY_BYTES');
-  const value = raw === undefined ? DEFAULT_MAX_BODY_BYTES : Number(raw);
-  return Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_BODY_BYTES;
-};
-
 const sendError = async (reply: Replier, event: WebSocketEvent, error: ProtocolError): Promise<void> => {
   count(MetricName.FramesRejected);
   try {
@@ -102,7 +96,10 @@ export const parseFrame = (
   name: 'parleyParseFrame',
   before: async (request) => {
     const reply = options.reply ?? defaultReplier;
-    const parsed = parseClientFrame(frameText(request.event), options.maxBodyBytes ?? readMaxBodyBytes());
+    const parsed = parseClientFrame(
+      frameText(request.event),
+      options.maxBodyBytes ?? readSetting('maxBodyBytes'),
+    );
     if (!parsed.ok) {
       await sendError(reply, request.event, parsed.error);
       // An early response skips the `after` middlewares, which would otherwise publish metrics.

@@ -3,7 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { ParleyConfig } from '../config.js';
+import { environmentOf, type ParleyConfig } from '../config.js';
 import { DeliveryQueue } from '../constructs/delivery-queue.js';
 import { DeployCheck } from '../constructs/deploy-check.js';
 import { Dns, regionalHostname } from '../constructs/dns.js';
@@ -88,18 +88,7 @@ export class RegionalStack extends Stack {
     };
     this.deployCheck = new DeployCheck(this, 'DeployCheck', table);
 
-    const common: Record<string, string> = {
-      CONSISTENCY: config.consistency,
-      MAX_BODY_BYTES: String(config.maxBodyBytes),
-      MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
-      FANOUT_INLINE_MAX: String(config.fanoutInlineMax),
-      SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
-      SEND_BURST: String(config.sendBurst),
-      MAX_ROOMS_PER_CONNECTION: String(config.maxRoomsPerConnection),
-      MAX_CONNECTIONS_PER_USER: String(config.maxConnectionsPerUser),
-      PRESENCE_TIMEOUT_SECONDS: String(config.presenceTimeoutSeconds),
-      AUTH_MODE: config.auth.mode,
-    };
+    const common = environmentOf(config, 'all');
     const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) =>
       new ParleyFunction(this, `${handlerName[0]?.toUpperCase()}${handlerName.slice(1)}Function`, {
         handlerName,
@@ -262,13 +251,11 @@ export class RegionalStack extends Stack {
 
   /** hs256: the signing secret (created once, in the primary region); jwks: the JWKS settings. */
   private bindAuth(authorizer: ParleyFunction, config: ParleyConfig): void {
-    const auth = config.auth;
-    if (auth.mode === 'jwks') {
-      authorizer.addEnvironment('JWKS_URL', auth.jwksUrl);
-      authorizer.addEnvironment('JWT_ISSUER', auth.jwtIssuer);
-      authorizer.addEnvironment('JWT_AUDIENCE', auth.jwtAudience);
-      return;
+    for (const [name, value] of Object.entries(environmentOf(config, 'authorizer'))) {
+      authorizer.addEnvironment(name, value);
     }
+    const auth = config.auth;
+    if (auth.mode === 'jwks') return;
     if (this.region === config.primaryRegion && !config.reuseRetained) {
       const secret = new secretsmanager.Secret(this, 'JwtSigningSecret', {
         secretName: auth.secretName,
@@ -286,12 +273,11 @@ export class RegionalStack extends Stack {
       );
       this.signingSecret = secret;
     }
-    // The name, not an ARN: a replica keeps its primary's name in every region, and a name is
-    // never misread. A partial ARN (the ARN without the random suffix) is read as a complete ARN
-    // when the name itself ends in a hyphen and six characters, as `parley/jwt-signing-secret`
-    // does, and then finds nothing (Secrets Manager user guide, troubleshooting,
-    // "ARN_secretnamehyphen"; the warning on `Secret.fromSecretNameV2` in aws-cdk-lib).
-    authorizer.addEnvironment('JWT_SECRET_ID', auth.secretName);
+    // JWT_SECRET_ID (above) is the name, not an ARN: a replica keeps its primary's name in every
+    // region, and a name is never misread. A partial ARN (the ARN without the random suffix) is
+    // read as a complete ARN when the name itself ends in a hyphen and six characters, as
+    // `parley/jwt-signing-secret` does, and then finds nothing (Secrets Manager user guide,
+    // troubleshooting, "ARN_secretnamehyphen"; the warning on `Secret.fromSecretNameV2`).
     const arnWithoutSuffix = this.formatArn({
       service: 'secretsmanager',
       resource: 'secret',

@@ -1,0 +1,387 @@
+/**
+ * Every deploy-time setting of Parley, in one table: its CDK context key, its type and allowed
+ * range, its default, the environment variable that carries it to the handlers (if any), and a
+ * one-line description. From this table come:
+ *
+ * - the CDK context parsing and its errors (`lib/config.ts`);
+ * - the environment each function gets (`settingsEnvironment`, used by `lib/stacks/regional-stack.ts`);
+ * - the handlers' typed reader (`readSetting` in `lambdas/shared/env.ts`);
+ * - the configuration table of the README (`settingsTable`, checked by `test/infra/settings.test.ts`;
+ *   `npm run settings:readme` writes it).
+ *
+ * Adding a setting is one row here, plus the code that uses it. No CDK import: the handlers' bundles
+ * carry this module.
+ */
+import { API_GATEWAY_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES } from '../protocol/index.js';
+
+/**
+ * Bytes kept free in an API Gateway frame (32 KiB) for the `message` frame around a body: the
+ * keys, room (128), id (64), user (128), origin, seq and ts. A body above the limit minus this
+ * could be accepted yet never be deliverable.
+ */
+export const MESSAGE_FRAME_OVERHEAD_BYTES = 1_024;
+
+/** The largest `maxBodyBytes` that still fits a whole `message` frame into one API Gateway frame. */
+export const MAX_BODY_BYTES_LIMIT = API_GATEWAY_MAX_FRAME_BYTES - MESSAGE_FRAME_OVERHEAD_BYTES;
+
+/** The default name of the HS256 signing secret in Secrets Manager (the same in every region). */
+export const JWT_SECRET_NAME = 'parley/jwt-signing-secret';
+
+/** Which functions get a setting's environment variable. */
+export type EnvScope = 'all' | 'authorizer';
+
+/** How a setting reaches the handlers. */
+export interface EnvBinding {
+  /** The variable's name. */
+  readonly name: string;
+  /** @default 'all' */
+  readonly scope?: EnvScope;
+}
+
+interface Common {
+  /** One line: what the setting does (the README's description). */
+  readonly doc: string;
+  readonly env?: EnvBinding;
+}
+
+/** One setting's type, range and default. */
+export type SettingSpec = Common &
+  (
+    | {
+        readonly kind: 'integer' | 'number';
+        readonly min: number;
+        readonly max: number;
+        readonly default: number;
+      }
+    | { readonly kind: 'boolean'; readonly default: boolean }
+    | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string }
+    | {
+        readonly kind: 'string';
+        readonly pattern: RegExp;
+        /** What is allowed, in words (the error's and the README's). */
+        readonly allowed: string;
+        readonly default?: string;
+      }
+    | {
+        /** Parsed by its own code in `lib/config.ts` (lists, keys that go together, ARNs...). */
+        readonly kind: 'custom';
+        readonly allowed: string;
+        /** The default as the README shows it. */
+        readonly shownDefault?: string;
+      }
+  );
+
+/** The settings, in the order the README lists them. */
+export const SETTINGS = {
+  regions: {
+    kind: 'custom',
+    allowed:
+      'a JSON array or a comma-separated list of at least two distinct AWS region names, e.g. "us-east-1,eu-west-1"',
+    shownDefault: 'us-east-1,eu-west-1',
+    doc: 'every region with a stack; the first is the primary (it owns the global table and the signing secret)',
+  },
+  consistency: {
+    kind: 'enum',
+    values: ['eventual', 'strong'],
+    default: 'eventual',
+    env: { name: 'CONSISTENCY' },
+    doc: 'strong is DynamoDB multi-Region strong consistency: exactly three regions of one region set, or two plus witnessRegion (sets: US us-east-1, us-east-2, us-west-2; EU eu-west-1, eu-west-2, eu-west-3, eu-central-1; AP ap-northeast-1, ap-northeast-2, ap-northeast-3)',
+  },
+  witnessRegion: {
+    kind: 'custom',
+    allowed: 'a region of the same multi-Region strong consistency set as "regions"',
+    doc: 'strong mode with two regions: the third region, which holds the witness but no replica and gets no stack',
+  },
+  routing: {
+    kind: 'enum',
+    values: ['failover', 'latency'],
+    default: 'failover',
+    doc: 'how the global hostname routes, with a domain: failover (first region PRIMARY, second SECONDARY) or latency',
+  },
+  domainName: {
+    kind: 'custom',
+    allowed: 'a lower-case hostname such as "chat.example.com", a subdomain of hostedZoneName',
+    doc: 'the global hostname; set with hostedZoneId and hostedZoneName, or none of them',
+  },
+  hostedZoneId: {
+    kind: 'custom',
+    allowed: 'a Route 53 hosted zone id such as "Z0123456789ABC"',
+    doc: 'the Route 53 hosted zone of domainName',
+  },
+  hostedZoneName: {
+    kind: 'custom',
+    allowed: 'a zone name such as "example.com"',
+    doc: "the hosted zone's name",
+  },
+  auth: {
+    kind: 'enum',
+    values: ['hs256', 'jwks'],
+    default: 'hs256',
+    env: { name: 'AUTH_MODE' },
+    doc: 'hs256: the key is a Secrets Manager secret (jwtSecretName) the primary stack creates and replicates to every region; jwks: tokens of an identity provider (jwksUrl, jwtIssuer, jwtAudience)',
+  },
+  jwtSecretName: {
+    kind: 'string',
+    pattern: /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+    allowed: 'a Secrets Manager secret name: 1 to 512 of A-Z a-z 0-9 / _ + = . @ -',
+    default: JWT_SECRET_NAME,
+    env: { name: 'JWT_SECRET_ID', scope: 'authorizer' },
+    doc: 'with auth hs256, the name of the signing secret; the authorizer reads it by this name, which resolves in every replica region',
+  },
+  jwksUrl: {
+    kind: 'custom',
+    allowed: 'with auth "jwks", an https:// URL of a JWKS document',
+    env: { name: 'JWKS_URL', scope: 'authorizer' },
+    doc: "with auth jwks (required): the identity provider's JWKS document",
+  },
+  jwtIssuer: {
+    kind: 'custom',
+    allowed: 'with auth "jwks", the expected "iss" claim',
+    env: { name: 'JWT_ISSUER', scope: 'authorizer' },
+    doc: "with auth jwks (required): the tokens' issuer",
+  },
+  jwtAudience: {
+    kind: 'custom',
+    allowed: 'with auth "jwks", the expected "aud" claim',
+    env: { name: 'JWT_AUDIENCE', scope: 'authorizer' },
+    doc: "with auth jwks (required): the tokens' audience",
+  },
+  maxBodyBytes: {
+    kind: 'integer',
+    min: 1,
+    max: MAX_BODY_BYTES_LIMIT,
+    default: DEFAULT_MAX_BODY_BYTES,
+    env: { name: 'MAX_BODY_BYTES' },
+    doc: "the largest serialized message body (API Gateway's 32 KiB frame less 1 KiB for the message frame around it)",
+  },
+  messageRetentionDays: {
+    kind: 'integer',
+    min: 1,
+    max: 3_650,
+    default: 30,
+    env: { name: 'MESSAGE_RETENTION_DAYS' },
+    doc: 'days a message and its idempotency claim are kept before their TTL expires them',
+  },
+  throttleRate: {
+    kind: 'number',
+    min: 1,
+    max: 10_000,
+    default: 500,
+    doc: "requests per second per WebSocket route (history and presence get half); API Gateway's account default is 10,000",
+  },
+  throttleBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 5_000,
+    default: 1_000,
+    doc: 'the burst of each WebSocket route (history and presence get half)',
+  },
+  tableName: {
+    kind: 'string',
+    pattern: /^[A-Za-z0-9_.-]{3,255}$/,
+    allowed: 'a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ . -',
+    default: 'parley',
+    doc: "the global table's name, the same in every region",
+  },
+  stageName: {
+    kind: 'string',
+    pattern: /^[A-Za-z0-9_-]{1,128}$/,
+    allowed: 'a stage name: 1 to 128 of A-Z a-z 0-9 _ -',
+    default: 'prod',
+    doc: 'the WebSocket stage: the path segment of wss://<api>/<stage>',
+  },
+  deletionProtection: {
+    kind: 'boolean',
+    default: true,
+    doc: 'DynamoDB deletion protection on every replica',
+  },
+  fanoutInlineMax: {
+    kind: 'integer',
+    min: 0,
+    max: 100_000,
+    default: 100,
+    env: { name: 'FANOUT_INLINE_MAX' },
+    doc: 'local members send delivers to inline before a room goes through the delivery queue',
+  },
+  alarmEmail: {
+    kind: 'string',
+    pattern: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+    allowed: 'an e-mail address such as "ops@example.com"',
+    doc: "subscribed to each region's alarm topic",
+  },
+  sendRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 10,
+    env: { name: 'SEND_RATE_PER_SECOND' },
+    doc: "sends per second refilled into each connection's token bucket; beyond it send answers rate_limited",
+  },
+  sendBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 20,
+    env: { name: 'SEND_BURST' },
+    doc: 'sends a connection may burst before the rate applies',
+  },
+  maxRoomsPerConnection: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 50,
+    env: { name: 'MAX_ROOMS_PER_CONNECTION' },
+    doc: 'rooms one connection may join; a further join answers forbidden (re-joining a joined room is allowed)',
+  },
+  maxConnectionsPerUser: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 10,
+    env: { name: 'MAX_CONNECTIONS_PER_USER' },
+    doc: 'open connections per user across all regions; a further $connect is refused with HTTP 429',
+  },
+  presenceTimeoutSeconds: {
+    kind: 'integer',
+    min: 0,
+    max: 86_400,
+    default: 45,
+    env: { name: 'PRESENCE_TIMEOUT_SECONDS' },
+    doc: "a member of another region not heard from (connect, ping) for this long is left out of presence and joined; one of this region is checked at @connections. Keep it above the SDK's 30 s ping interval; each ping writes lastSeen; 0 turns the writes and the check off",
+  },
+  apiGatewayCloudWatchRole: {
+    kind: 'custom',
+    allowed: '"create", "existing", or the ARN of an IAM role that API Gateway may assume',
+    shownDefault: 'create',
+    doc: "the region's API Gateway account setting (its logging role): create (a role and the setting, both kept when the stack is deleted), existing (left alone), or a role ARN (the setting points at it)",
+  },
+  reuseRetained: {
+    kind: 'boolean',
+    default: false,
+    doc: 'use the table and signing secret a deleted deployment kept instead of creating them (README, "Teardown and redeploy")',
+  },
+  sendDesign: {
+    kind: 'enum',
+    values: ['parley', 'baseline'],
+    default: 'parley',
+    doc: 'baseline: the send route runs the scan-and-broadcast baseline of the benchmarks (lambdas/handlers/baseline-send.ts, which Scans the table on every message); for npm run bench only',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+/** A setting's CDK context key. */
+export type SettingKey = keyof typeof SETTINGS;
+
+/** The context keys the app reads, exactly as they are written in `cdk.json` or passed with `-c`. */
+export const SETTING_KEYS = Object.keys(SETTINGS) as readonly SettingKey[];
+
+type Spec<K extends SettingKey> = (typeof SETTINGS)[K];
+
+/** The value type of a setting the table parses (every kind but `custom`). */
+export type SettingValue<K extends SettingKey> =
+  Spec<K> extends { kind: 'integer' | 'number' }
+    ? number
+    : Spec<K> extends { kind: 'boolean' }
+      ? boolean
+      : Spec<K> extends { kind: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : string;
+
+/** What a setting allows, in words: the error message's "Allowed: ..." and the README's. */
+export const allowedText = (spec: SettingSpec): string => {
+  switch (spec.kind) {
+    case 'integer':
+      return `an integer from ${spec.min} to ${spec.max}`;
+    case 'number':
+      return `a number from ${spec.min} to ${spec.max}`;
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return spec.values.map((value) => `"${value}"`).join(' or ');
+    default:
+      return spec.allowed;
+  }
+};
+
+/** Why a value is not allowed, or `undefined` when it is; `value` as given (a string from `-c` or the environment, or JSON). */
+export type ParsedSetting<T> = { ok: true; value: T } | { ok: false };
+
+/**
+ * Parses a value of a table-parsed setting: strings are accepted for every kind (they come from
+ * `-c key=value` and from the environment).
+ */
+export const parseSettingValue = <K extends SettingKey>(
+  key: K,
+  value: unknown,
+): ParsedSetting<SettingValue<K>> => {
+  const spec: SettingSpec = SETTINGS[key];
+  const text = typeof value === 'string' ? value.trim() : value;
+  switch (spec.kind) {
+    case 'integer':
+    case 'number': {
+      const number =
+        typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : Number.NaN;
+      const fits = Number.isFinite(number) && number >= spec.min && number <= spec.max;
+      if (!fits || (spec.kind === 'integer' && !Number.isInteger(number))) return { ok: false };
+      return { ok: true, value: number as SettingValue<K> };
+    }
+    case 'boolean':
+      if (text === true || text === 'true') return { ok: true, value: true as SettingValue<K> };
+      if (text === false || text === 'false') return { ok: true, value: false as SettingValue<K> };
+      return { ok: false };
+    case 'enum':
+      return typeof text === 'string' && spec.values.includes(text)
+        ? { ok: true, value: text as SettingValue<K> }
+        : { ok: false };
+    case 'string':
+      return typeof text === 'string' && spec.pattern.test(text)
+        ? { ok: true, value: text as SettingValue<K> }
+        : { ok: false };
+    default:
+      throw new Error(`setting ${key} is parsed by lib/config.ts, not by the table`);
+  }
+};
+
+/** The default of a table-parsed setting, `undefined` when it has none (it is optional). */
+export const settingDefault = <K extends SettingKey>(key: K): SettingValue<K> | undefined => {
+  const spec: SettingSpec = SETTINGS[key];
+  return 'default' in spec ? (spec.default as SettingValue<K> | undefined) : undefined;
+};
+
+/**
+ * The environment variables of the settings bound to functions of `scope`, from the values of a
+ * parsed configuration: `values(key)` gives a setting's value, `undefined` to leave it out.
+ */
+export const settingsEnvironment = (
+  scope: EnvScope,
+  values: (key: SettingKey) => string | number | boolean | undefined,
+): Record<string, string> => {
+  const environment: Record<string, string> = {};
+  for (const key of SETTING_KEYS) {
+    const env: EnvBinding | undefined = (SETTINGS[key] as SettingSpec).env;
+    if (env === undefined || (env.scope ?? 'all') !== scope) continue;
+    const value = values(key);
+    if (value !== undefined) environment[env.name] = String(value);
+  }
+  return environment;
+};
+
+/** The README's configuration table (Markdown), generated from {@link SETTINGS}. */
+export const settingsTable = (): string => {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = SETTING_KEYS.map((key) => {
+    const spec: SettingSpec = SETTINGS[key];
+    const shown =
+      spec.kind === 'custom'
+        ? spec.shownDefault
+        : 'default' in spec && spec.default !== undefined
+          ? String(spec.default)
+          : undefined;
+    const environment = spec.env === undefined ? '' : `\`${spec.env.name}\``;
+    return `| \`${key}\` | ${shown === undefined ? 'none' : `\`${shown}\``} | ${cell(allowedText(spec))} | ${environment} | ${cell(spec.doc)} |`;
+  });
+  return [
+    '| key | default | allowed | handler variable | what it does |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+};
