@@ -20,7 +20,6 @@ import {
   type ClientAction,
   type ClientFrame,
   type ClientFrameOf,
-  DEFAULT_MAX_BODY_BYTES,
   errorFrame,
   MAX_REF_LENGTH,
   type ProtocolError,
