@@ -69,10 +69,12 @@ describe('docs/protocol.md against protocol/', () => {
     (action, row) => {
       const shape = shapeOf(CLIENT_FRAME_SCHEMAS[action as keyof typeof CLIENT_FRAME_SCHEMAS]);
       // Parenthetical remarks, such as "(a `ts`)", name no field.
-      const documented = [...(row[1] ?? '').replace(/\([^)]*\)/g, '').matchAll(/`([a-zA-Z]+)(\?)?`/g)].map((m) => ({
-        name: m[1] as string,
-        optional: m[2] === '?',
-      }));
+      const documented = [...(row[1] ?? '').replace(/\([^)]*\)/g, '').matchAll(/`([a-zA-Z]+)(\?)?`/g)].map(
+        (m) => ({
+          name: m[1] as string,
+          optional: m[2] === '?',
+        }),
+      );
       const schema = Object.entries(shape)
         .filter(([name]) => name !== 'action' && name !== 'ref')
         .map(([name, field]) => ({ name, optional: field._zod.optin === 'optional' }));
