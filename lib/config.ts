@@ -52,20 +52,34 @@ export interface DomainConfig {
  */
 export type ApiGatewayCloudWatchRole = 'create' | 'existing' | { readonly roleArn: string };
 
+/** What every token is checked against, in both modes. */
+export interface TokenChecks {
+  /** Required `iss`, when set (always with jwks). */
+  readonly jwtIssuer?: string;
+  /** Required audience, when set (always with jwks). */
+  readonly jwtAudience?: string;
+  /** The claim that holds the audience. */
+  readonly jwtAudienceClaim: string;
+  /** The longest token lifetime accepted. */
+  readonly maxTokenLifetimeSeconds: number;
+}
+
 /** How the `$connect` authorizer verifies tokens. */
-export type AuthConfig =
-  | { readonly mode: 'hs256'; readonly secretName: string }
-  | {
-      readonly mode: 'jwks';
-      readonly jwksUrl: string;
-      readonly jwtIssuer: string;
-      readonly jwtAudience: string;
-    };
+export type AuthConfig = TokenChecks &
+  (
+    | { readonly mode: 'hs256'; readonly secretName: string }
+    | {
+        readonly mode: 'jwks';
+        readonly jwksUrl: string;
+        readonly jwtIssuer: string;
+        readonly jwtAudience: string;
+      }
+  );
 
 /** The settings the table parses on their own: every kind but `custom`, but the auth group. */
 type PlainKey = Exclude<
   { [K in SettingKey]: (typeof SETTINGS)[K]['kind'] extends 'custom' ? never : K }[SettingKey],
-  'auth' | 'jwtSecretName' | 'sendDesign'
+  'auth' | 'jwtSecretName' | 'jwtAudienceClaim' | 'maxTokenLifetimeSeconds' | 'sendDesign'
 >;
 
 /** The table-parsed settings of a configuration; one without a default is `undefined` when unset. */
@@ -271,7 +285,15 @@ function parseDomain(get: ContextReader): DomainConfig | undefined {
 
 function parseAuth(get: ContextReader): AuthConfig {
   const mode = read(get, 'auth') as AuthConfig['mode'];
-  if (mode === 'hs256') return { mode, secretName: read(get, 'jwtSecretName') as string };
+  const jwtIssuer = optionalString(get, 'jwtIssuer', SETTINGS.jwtIssuer.allowed);
+  const jwtAudience = optionalString(get, 'jwtAudience', SETTINGS.jwtAudience.allowed);
+  const checks = {
+    ...(jwtIssuer === undefined ? {} : { jwtIssuer }),
+    ...(jwtAudience === undefined ? {} : { jwtAudience }),
+    jwtAudienceClaim: read(get, 'jwtAudienceClaim') as string,
+    maxTokenLifetimeSeconds: read(get, 'maxTokenLifetimeSeconds') as number,
+  };
+  if (mode === 'hs256') return { mode, secretName: read(get, 'jwtSecretName') as string, ...checks };
   const jwksUrl = optionalString(get, 'jwksUrl', SETTINGS.jwksUrl.allowed);
   let url: URL | undefined;
   try {
@@ -282,17 +304,18 @@ function parseAuth(get: ContextReader): AuthConfig {
   if (jwksUrl === undefined || url?.protocol !== 'https:') {
     throw new ConfigError('jwksUrl', jwksUrl, SETTINGS.jwksUrl.allowed);
   }
-  const jwtIssuer = optionalString(get, 'jwtIssuer', SETTINGS.jwtIssuer.allowed);
-  if (jwtIssuer === undefined) throw new ConfigError('jwtIssuer', jwtIssuer, SETTINGS.jwtIssuer.allowed);
-  const jwtAudience = optionalString(get, 'jwtAudience', SETTINGS.jwtAudience.allowed);
-  if (jwtAudience === undefined)
-    throw new ConfigError('jwtAudience', jwtAudience, SETTINGS.jwtAudience.allowed);
-  return { mode, jwksUrl, jwtIssuer, jwtAudience };
+  if (jwtIssuer === undefined)
+    throw new ConfigError('jwtIssuer', jwtIssuer, 'with auth "jwks", the expected "iss" claim');
+  if (jwtAudience === undefined) {
+    throw new ConfigError('jwtAudience', jwtAudience, 'with auth "jwks", the expected "aud" claim');
+  }
+  return { mode, jwksUrl, ...checks, jwtIssuer, jwtAudience };
 }
 
 const PLAIN_KEYS = SETTING_KEYS.filter(
   (key): key is PlainKey =>
-    SETTINGS[key].kind !== 'custom' && key !== 'auth' && key !== 'jwtSecretName' && key !== 'sendDesign',
+    SETTINGS[key].kind !== 'custom' &&
+    !['auth', 'jwtSecretName', 'jwtAudienceClaim', 'maxTokenLifetimeSeconds', 'sendDesign'].includes(key),
 );
 
 /**
@@ -362,9 +385,13 @@ export function environmentOf(config: ParleyConfig, scope: EnvScope): Record<str
       case 'jwksUrl':
         return auth.mode === 'jwks' ? auth.jwksUrl : undefined;
       case 'jwtIssuer':
-        return auth.mode === 'jwks' ? auth.jwtIssuer : undefined;
+        return auth.jwtIssuer;
       case 'jwtAudience':
-        return auth.mode === 'jwks' ? auth.jwtAudience : undefined;
+        return auth.jwtAudience;
+      case 'jwtAudienceClaim':
+        return auth.jwtAudienceClaim;
+      case 'maxTokenLifetimeSeconds':
+        return auth.maxTokenLifetimeSeconds;
       default: {
         const value: unknown = (config as unknown as Record<string, unknown>)[key];
         return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'

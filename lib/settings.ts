@@ -128,6 +128,14 @@ export const SETTINGS = {
     env: { name: 'JWT_SECRET_ID', scope: 'authorizer' },
     doc: 'with auth hs256, the name of the signing secret; the authorizer reads it by this name, which resolves in every replica region',
   },
+  maxTokenLifetimeSeconds: {
+    kind: 'integer',
+    min: 60,
+    max: 2_592_000,
+    default: 86_400,
+    env: { name: 'MAX_TOKEN_LIFETIME_SECONDS', scope: 'authorizer' },
+    doc: 'the longest token lifetime accepted (exp minus iat, or exp minus now without iat); every token needs exp',
+  },
   jwksUrl: {
     kind: 'custom',
     allowed: 'with auth "jwks", an https:// URL of a JWKS document',
@@ -136,15 +144,23 @@ export const SETTINGS = {
   },
   jwtIssuer: {
     kind: 'custom',
-    allowed: 'with auth "jwks", the expected "iss" claim',
+    allowed: 'the expected "iss" claim (required with auth "jwks")',
     env: { name: 'JWT_ISSUER', scope: 'authorizer' },
-    doc: "with auth jwks (required): the tokens' issuer",
+    doc: "the tokens' issuer: required with auth jwks; with hs256, when set, tokens must carry it",
   },
   jwtAudience: {
     kind: 'custom',
-    allowed: 'with auth "jwks", the expected "aud" claim',
+    allowed: 'the expected audience (required with auth "jwks")',
     env: { name: 'JWT_AUDIENCE', scope: 'authorizer' },
-    doc: "with auth jwks (required): the tokens' audience",
+    doc: "the tokens' audience: required with auth jwks; with hs256, when set, tokens must carry it",
+  },
+  jwtAudienceClaim: {
+    kind: 'string',
+    pattern: /^[A-Za-z0-9_:./-]{1,64}$/,
+    allowed: 'a claim name: 1 to 64 of A-Z a-z 0-9 _ : . / -',
+    default: 'aud',
+    env: { name: 'JWT_AUDIENCE_CLAIM', scope: 'authorizer' },
+    doc: 'the claim that holds the audience, for providers that put it elsewhere (Cognito access tokens: client_id)',
   },
   maxBodyBytes: {
     kind: 'integer',

@@ -3,16 +3,10 @@
  * See `lambdas/shared/auth.ts` for the rules.
  */
 import middy from '@middy/core';
-import {
-  type AuthorizerEvent,
-  type AuthorizerResult,
-  authorize,
-  createVerifier,
-  loadAuthConfig,
-  type Verifier,
-} from '../shared/auth.js';
+import { type AuthorizerEvent, type AuthorizerResult, authorize } from '../shared/auth.js';
 import { secrets } from '../shared/clients.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { createVerifier, loadAuthConfig, type Verifier } from '../shared/tokens.js';
 
 // One verifier per container: it caches the secret or the JWKS between connections.
 let verifier: Verifier | undefined;

@@ -1,44 +1,15 @@
 /**
- * Token verification for the `$connect` REQUEST authorizer.
- *
- * - `hs256`: HMAC-SHA256 with the key kept in Secrets Manager, fetched once per container with
- *   `GetSecretValue` and `SecretId` = `JWT_SECRET_ID`, the secret's name. A name resolves in every
- *   region that holds a replica (a replica keeps its primary's name); a partial ARN does not when
- *   the name ends in a hyphen and six characters (see `lib/secret-id.ts`). The local stack serves
- *   the same call from its own Secrets Manager endpoint.
- * - `jwks`: RS256/ES256 against `JWKS_URL` (Cognito, Auth0, ...), with `JWT_ISSUER` and
- *   `JWT_AUDIENCE` enforced.
+ * The `$connect` REQUEST authorizer's decision: no token is 401, a token `lambdas/shared/tokens.ts`
+ * refuses is a Deny (403), a failure of the key source is thrown (500), and a valid token is an
+ * Allow with the user as principal and in the context.
  *
  * An optional `rooms` claim (an array of room patterns with `*`) is passed on in the context as
  * JSON text and checked by the routes; a malformed one refuses the token.
- *
- * Only the algorithms of the mode are accepted, so `alg: none` and algorithm confusion (an HS256
- * token signed with a public key) are refused; `exp` and `nbf` are enforced by `jwtVerify`.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
-import { SETTINGS } from '../../lib/settings.js';
-import { readSetting, requireEnv } from './env.js';
-import { ConfigurationError } from './errors.js';
 import { parseRoomsClaim } from './limits.js';
 import { logger } from './logger.js';
+import { isTokenRefusal, type VerifiedToken, type Verifier } from './tokens.js';
 
-/** Authorizer settings. */
-export type AuthConfig =
-  | {
-      mode: 'hs256';
-      /** The `SecretId` of the key in Secrets Manager (`JWT_SECRET_ID`). */
-      secretId?: string | undefined;
-      /** The key itself, for callers that hold it (tests, benchmarks); never read from the environment. */
-      secret?: string | undefined;
-    }
-  | { mode: 'jwks'; jwksUrl: string; issuer: string; audience: string };
-
-/** Algorithms accepted per mode. */
-export const HS256_ALGORITHMS = ['HS256'];
-export const JWKS_ALGORITHMS = ['RS256', 'ES256'];
-/** Longest accepted `sub` (the protocol's user id limit). */
-export const MAX_SUBJECT_LENGTH = 128;
 /**
  * The largest answer the authorizer gives: API Gateway's "AWS Lambda authorizer result size" of a
  * WebSocket API is 8 KB and cannot be raised ("Quotas for configuring and running a WebSocket in
@@ -47,70 +18,6 @@ export const MAX_SUBJECT_LENGTH = 128;
  * Gateway; the authorizer refuses the token instead, and says why in its log.
  */
 export const AUTHORIZER_RESULT_MAX_BYTES = 8_000;
-
-/**
- * Reads the authorizer settings (`AUTH_MODE`, default `hs256`).
- *
- * @throws ConfigurationError when the mode's variables are missing.
- */
-export const loadAuthConfig = (): AuthConfig => {
-  const mode = readSetting('auth');
-  if (mode === 'jwks') {
-    return {
-      mode,
-      jwksUrl: requireEnv(SETTINGS.jwksUrl.env.name),
-      issuer: requireEnv(SETTINGS.jwtIssuer.env.name),
-      audience: requireEnv(SETTINGS.jwtAudience.env.name),
-    };
-  }
-  // The stacks always set it with hs256: a missing one is a deployment error, not the default name.
-  return { mode, secretId: requireEnv(SETTINGS.jwtSecretName.env.name) };
-};
-
-/** Verifies a token and returns its payload; throws a jose error when it is not acceptable. */
-export type Verifier = (token: string) => Promise<JWTPayload>;
-
-/**
- * Builds the verifier of a configuration. Keys are cached inside it: keep one per container.
- *
- * @example
- * ```ts
- * const verify = createVerifier({ mode: 'hs256', secret: 'parley-local-secret' }, {});
- * const payload = await verify(token);
- * ```
- */
-export const createVerifier = (config: AuthConfig, deps: { secrets?: SecretsManagerClient }): Verifier => {
-  if (config.mode === 'jwks') {
-    const keySet = createRemoteJWKSet(new URL(config.jwksUrl));
-    return async (token) =>
-      (
-        await jwtVerify(token, keySet, {
-          algorithms: JWKS_ALGORITHMS,
-          issuer: config.issuer,
-          audience: config.audience,
-        })
-      ).payload;
-  }
-  let key: Promise<Uint8Array> | undefined;
-  const loadKey = async (): Promise<Uint8Array> => {
-    if (config.secret !== undefined) return new TextEncoder().encode(config.secret);
-    if (deps.secrets === undefined || config.secretId === undefined) {
-      throw new ConfigurationError('no Secrets Manager client or JWT_SECRET_ID for the hs256 secret');
-    }
-    const result = await deps.secrets.send(new GetSecretValueCommand({ SecretId: config.secretId }));
-    if (result.SecretString === undefined || result.SecretString === '') {
-      throw new ConfigurationError('the JWT secret in Secrets Manager has no SecretString');
-    }
-    return new TextEncoder().encode(result.SecretString);
-  };
-  return async (token) => {
-    key ??= loadKey().catch((error: unknown) => {
-      key = undefined; // fetch again on the next connection rather than caching a failure
-      throw error;
-    });
-    return (await jwtVerify(token, await key, { algorithms: HS256_ALGORITHMS })).payload;
-  };
-};
 
 /** The REQUEST authorizer event (the fields read here). */
 export interface AuthorizerEvent {
@@ -147,19 +54,18 @@ const policy = (principalId: string, effect: 'Allow' | 'Deny', resource: string)
 export const authorize = async (event: AuthorizerEvent, verify: Verifier): Promise<AuthorizerResult> => {
   const token = event.queryStringParameters?.token;
   if (token === undefined || token === '') throw new Error('Unauthorized');
-  let payload: JWTPayload;
+  let payload: VerifiedToken;
   try {
     payload = await verify(token);
   } catch (error) {
-    if (!(error instanceof joseErrors.JOSEError)) throw error;
-    logger.info('token refused', { reason: error.code, message: error.message });
+    if (!isTokenRefusal(error)) throw error;
+    logger.info('token refused', {
+      reason: (error as { code?: string }).code ?? (error as Error).name,
+      message: (error as Error).message,
+    });
     return policy('unauthorized', 'Deny', event.methodArn);
   }
   const sub = payload.sub;
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > MAX_SUBJECT_LENGTH) {
-    logger.info('token refused', { reason: 'sub must be 1-128 characters' });
-    return policy('unauthorized', 'Deny', event.methodArn);
-  }
   let rooms: string[] | undefined;
   try {
     rooms = parseRoomsClaim(payload.rooms);

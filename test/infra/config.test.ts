@@ -31,7 +31,12 @@ describe('Config: defaults and accepted forms', () => {
       primaryRegion: 'us-east-1',
       consistency: 'eventual',
       routing: 'failover',
-      auth: { mode: 'hs256', secretName: 'parley/jwt-signing-secret' },
+      auth: {
+        mode: 'hs256',
+        secretName: 'parley/jwt-signing-secret',
+        jwtAudienceClaim: 'aud',
+        maxTokenLifetimeSeconds: 86_400,
+      },
       maxBodyBytes: 16_384,
       messageRetentionDays: 30,
       throttleRate: 500,
@@ -116,6 +121,8 @@ describe('Config: defaults and accepted forms', () => {
       jwksUrl: 'https://id.example.com/jwks.json',
       jwtIssuer: 'https://id.example.com/',
       jwtAudience: 'parley',
+      jwtAudienceClaim: 'aud',
+      maxTokenLifetimeSeconds: 86_400,
     });
     expect(config.alarmEmail).toBe('ops@example.com');
   });
@@ -128,7 +135,12 @@ describe('Config: defaults and accepted forms', () => {
         reuseRetained: 'true',
       }),
     );
-    expect(config.auth).toEqual({ mode: 'hs256', secretName: 'team/chat-signing-abcdef' });
+    expect(config.auth).toEqual({
+      mode: 'hs256',
+      secretName: 'team/chat-signing-abcdef',
+      jwtAudienceClaim: 'aud',
+      maxTokenLifetimeSeconds: 86_400,
+    });
     expect(config.apiGatewayCloudWatchRole).toEqual({
       roleArn: 'arn:aws:iam::123456789012:role/api-gateway-logs',
     });

@@ -5,6 +5,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { JWKS_TIMEOUT_MS } from '../../lambdas/shared/tokens.js';
 import { type LocalResolver, resolveToString } from '../../local/intrinsics.js';
 import { type LocalSecret, randomArnSuffix, resolveSecretId } from '../../local/secrets-manager.js';
 import { synth, templateOf } from './synth.js';
@@ -81,6 +82,17 @@ describe.each([
       ).toBeUndefined();
     },
   );
+});
+
+describe('Authorizer timeout', () => {
+  it('gives up on a hanging JWKS endpoint before Lambda gives up on the authorizer', () => {
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const fn = Object.values(templateOf(synth({}), region).findResources('AWS::Lambda::Function')).find(
+        (candidate) => candidate.Metadata?.['parley:handler'] === 'authorizer',
+      );
+      expect(fn?.Properties.Timeout * 1000).toBeGreaterThan(JWKS_TIMEOUT_MS);
+    }
+  });
 });
 
 describe('API Gateway account setting (one per account and region)', () => {

@@ -5,13 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AUTHORIZER_RESULT_MAX_BYTES,
-  type AuthConfig,
-  authorize,
-  createVerifier,
-  loadAuthConfig,
-} from '../../../lambdas/shared/auth.js';
+import { AUTHORIZER_RESULT_MAX_BYTES, authorize } from '../../../lambdas/shared/auth.js';
+import { type AuthConfig, createVerifier, loadAuthConfig } from '../../../lambdas/shared/tokens.js';
 import { authorizerEvent } from '../../helpers/events.js';
 
 const SECRET = 'unit-test-secret-of-enough-length!';
@@ -20,8 +15,17 @@ const now = () => Math.floor(Date.now() / 1000);
 const hs256 = createVerifier({ mode: 'hs256', secret: SECRET }, {});
 const secretsMock = mockClient(SecretsManagerClient);
 
+/** An HS256 token; `iat` and a one-hour `exp` unless the claims set their own (`exp: undefined`: none). */
 const sign = (claims: Record<string, unknown>, key: Uint8Array = secretKey) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
+  new SignJWT(
+    Object.fromEntries(
+      Object.entries({ iat: now(), exp: now() + 3_600, ...claims }).filter(
+        ([, value]) => value !== undefined,
+      ),
+    ),
+  )
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(key);
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -61,7 +65,8 @@ describe('Handler: authorizer (hs256)', () => {
   });
 
   it.each([
-    ['expired', () => sign({ sub: 'alice', exp: now() - 10 })],
+    // Expired past the 60 s of clock skew the protocol allows.
+    ['expired', () => sign({ sub: 'alice', iat: now() - 600, exp: now() - 120 })],
     ['not yet valid (nbf in the future)', () => sign({ sub: 'alice', nbf: now() + 600 })],
     [
       'signed with another secret',
@@ -214,7 +219,9 @@ describe('Handler: authorizer (jwks)', () => {
   });
 
   const signRs = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'rsa' }).sign(privateKey);
+    new SignJWT({ iat: now(), exp: now() + 3_600, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .sign(privateKey);
 
   it('allows RS256 and ES256 tokens with the right issuer and audience', async () => {
     // Prepare
@@ -258,7 +265,17 @@ describe('Handler: authorizer (jwks)', () => {
           .sign(other.privateKey);
       },
     ],
-    ['expired', () => signRs({ sub: 'c', iss: 'https://issuer.example', aud: 'parley', exp: now() - 10 })],
+    [
+      'expired',
+      () =>
+        signRs({
+          sub: 'c',
+          iss: 'https://issuer.example',
+          aud: 'parley',
+          iat: now() - 600,
+          exp: now() - 120,
+        }),
+    ],
     [
       'not yet valid (nbf in the future)',
       () => signRs({ sub: 'c', iss: 'https://issuer.example', aud: 'parley', nbf: now() + 600 }),
@@ -319,6 +336,8 @@ describe('Handler: authorizer configuration', () => {
       'JWKS_URL',
       'JWT_ISSUER',
       'JWT_AUDIENCE',
+      'JWT_AUDIENCE_CLAIM',
+      'MAX_TOKEN_LIFETIME_SECONDS',
     ]) {
       delete process.env[name];
     }
@@ -329,12 +348,145 @@ describe('Handler: authorizer configuration', () => {
     process.env.JWT_SECRET = 's';
     expect(() => loadAuthConfig()).toThrow(/JWT_SECRET_ID/);
     process.env.JWT_SECRET_ID = 'parley/jwt-signing-secret';
-    expect(loadAuthConfig()).toEqual({ mode: 'hs256', secretId: 'parley/jwt-signing-secret' });
+    const rules = { audienceClaim: 'aud', maxLifetimeSeconds: 86_400 };
+    expect(loadAuthConfig()).toEqual({ ...rules, mode: 'hs256', secretId: 'parley/jwt-signing-secret' });
     process.env.AUTH_MODE = 'jwks';
     expect(() => loadAuthConfig()).toThrow(/JWKS_URL/);
     Object.assign(process.env, { JWKS_URL: 'https://x/jwks', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
-    expect(loadAuthConfig()).toEqual({ mode: 'jwks', jwksUrl: 'https://x/jwks', issuer: 'i', audience: 'a' });
+    expect(loadAuthConfig()).toEqual({
+      ...rules,
+      mode: 'jwks',
+      jwksUrl: 'https://x/jwks',
+      issuer: 'i',
+      audience: 'a',
+    });
+    process.env.AUTH_MODE = 'hs256';
+    Object.assign(process.env, { MAX_TOKEN_LIFETIME_SECONDS: '3600', JWT_AUDIENCE_CLAIM: 'client_id' });
+    expect(loadAuthConfig()).toMatchObject({
+      issuer: 'i',
+      audience: 'a',
+      audienceClaim: 'client_id',
+      maxLifetimeSeconds: 3_600,
+    });
     process.env.AUTH_MODE = 'basic';
     expect(() => loadAuthConfig()).toThrow(/AUTH_MODE/);
   });
+});
+
+describe('Handler: authorizer, token lifetimes and subjects (docs/protocol.md, "Tokens")', () => {
+  const deny = async (claims: Record<string, unknown>, verify = hs256) =>
+    (await authorize(authorizerEvent(await sign(claims)), verify)).policyDocument.Statement[0]?.Effect;
+
+  it.each([
+    ['no exp', { sub: 'a', exp: undefined }],
+    ['an exp in 2100', { sub: 'a', exp: 4_102_444_800 }],
+    ['a lifetime of a day and a minute', { sub: 'a', iat: now(), exp: now() + 86_460 }],
+    ['no iat and a day and two minutes left', { sub: 'a', iat: undefined, exp: now() + 86_520 }],
+    ['an nbf two minutes ahead', { sub: 'a', nbf: now() + 120 }],
+    ['an iat two minutes ahead', { sub: 'a', iat: now() + 120, exp: now() + 600 }],
+    ['an exp two minutes past', { sub: 'a', iat: now() - 600, exp: now() - 120 }],
+    ['a sub with a bidirectional override and a NUL', { sub: 'admin\u202e\u0000' }],
+    ['a sub with a line separator', { sub: 'a\u2028b' }],
+    ['a sub with a lone surrogate', { sub: 'a\ud800' }],
+    ['an empty sub', { sub: '' }],
+    ['a sub of 129 characters', { sub: 'x'.repeat(129) }],
+  ])('denies a token with %s', async (_what, claims) => {
+    expect(await deny(claims)).toBe('Deny');
+  });
+
+  it.each([
+    ['a lifetime of exactly a day', { sub: 'a', iat: now(), exp: now() + 86_400 }],
+    ['no iat and a day left', { sub: 'a', iat: undefined, exp: now() + 86_400 }],
+    ['an nbf within the 60 s skew', { sub: 'a', nbf: now() + 30 }],
+    ['an exp 30 s past, within the skew', { sub: 'a', iat: now() - 600, exp: now() - 30 }],
+    ['a sub of 128 characters outside the BMP', { sub: '\u{1F600}'.repeat(128) }],
+    ['a sub with accents and spaces', { sub: 'Zoë Ångström' }],
+  ])('allows a token with %s', async (_what, claims) => {
+    expect(await deny(claims)).toBe('Allow');
+  });
+
+  it('applies a configured lifetime', async () => {
+    const short = createVerifier({ mode: 'hs256', secret: SECRET, maxLifetimeSeconds: 600 }, {});
+    expect(await deny({ sub: 'a', iat: now(), exp: now() + 601 }, short)).toBe('Deny');
+    expect(await deny({ sub: 'a', iat: now(), exp: now() + 600 }, short)).toBe('Allow');
+  });
+
+  it('in hs256 mode requires a configured issuer and audience, and only then', async () => {
+    const strict = createVerifier(
+      { mode: 'hs256', secret: SECRET, issuer: 'https://app.example', audience: 'chat' },
+      {},
+    );
+    expect(await deny({ sub: 'a' }, strict)).toBe('Deny');
+    expect(await deny({ sub: 'a', iss: 'https://app.example' }, strict)).toBe('Deny');
+    expect(await deny({ sub: 'a', iss: 'https://evil.example', aud: 'chat' }, strict)).toBe('Deny');
+    expect(await deny({ sub: 'a', iss: 'https://app.example', aud: 'chat' }, strict)).toBe('Allow');
+    expect(await deny({ sub: 'a', iss: 'https://evil.example', aud: 'other' })).toBe('Allow');
+  });
+
+  it('reads the audience from a configured claim', async () => {
+    const cognito = createVerifier(
+      { mode: 'hs256', secret: SECRET, audience: 'app-client', audienceClaim: 'client_id' },
+      {},
+    );
+    expect(await deny({ sub: 'a', client_id: 'app-client' }, cognito)).toBe('Allow');
+    expect(await deny({ sub: 'a', client_id: 'other', aud: 'app-client' }, cognito)).toBe('Deny');
+  });
+});
+
+describe('Handler: authorizer, a JWKS endpoint that fails', () => {
+  const servers: Server[] = [];
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  /** A JWKS URL whose server answers every request with `answer` (or never, for `hang`). */
+  const jwksAt = async (answer: 'status 500' | 'html' | 'hang'): Promise<AuthConfig> => {
+    const server = createServer((_request, response) => {
+      if (answer === 'status 500') response.writeHead(500).end('{"message":"Internal Server Error"}');
+      if (answer === 'html')
+        response.writeHead(200, { 'content-type': 'text/html' }).end('<html>gateway</html>');
+      // hang: never answers.
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      mode: 'jwks',
+      jwksUrl: `http://127.0.0.1:${port}/jwks`,
+      issuer: 'https://issuer.example',
+      audience: 'parley',
+    };
+  };
+
+  it.each(['status 500', 'html', 'hang'] as const)(
+    "answers %s with a failure (500), not a Deny, within the authorizer's 5 s timeout",
+    async (answer) => {
+      // Prepare
+      const { privateKey } = await generateKeyPair('RS256');
+      const token = await new SignJWT({
+        sub: 'c',
+        iss: 'https://issuer.example',
+        aud: 'parley',
+        iat: now(),
+        exp: now() + 60,
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+        .sign(privateKey);
+      const verify = createVerifier(await jwksAt(answer), {});
+
+      // Act
+      const outcome = await authorize(authorizerEvent(token), verify).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+
+      // Assess: a failure, which API Gateway answers 500; a hanging endpoint is given up on after
+      // JWKS_TIMEOUT_MS, which test/infra checks is below the authorizer function's timeout.
+      expect(outcome).not.toHaveProperty('result');
+      if (answer === 'hang') expect((outcome as { error: Error }).error.name).toBe('JWKSTimeout');
+    },
+  );
 });

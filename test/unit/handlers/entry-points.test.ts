@@ -162,7 +162,10 @@ describe('Entry points', () => {
     secretsMock
       .on(GetSecretValueCommand, { SecretId: 'parley/jwt-signing-secret' })
       .resolves({ SecretString: 'entry-point-secret-0123456789abcdef' });
+    // Every token needs exp (docs/protocol.md, "Tokens").
     const token = await new SignJWT({ sub: 'zoe' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode('entry-point-secret-0123456789abcdef'));
 

@@ -13,7 +13,8 @@ import {
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize, createVerifier } from '../../../lambdas/shared/auth.js';
+import { authorize } from '../../../lambdas/shared/auth.js';
+import { createVerifier } from '../../../lambdas/shared/tokens.js';
 import {
   LocalSecretsManager,
   looksComplete,
