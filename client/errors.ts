@@ -27,8 +27,11 @@ export const CLIENT_ERROR_CODES = [
 ] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
-/** Every code a {@link ParleyError} can carry: the protocol's codes and the client's own. */
-export type ParleyErrorCode = ErrorCode | ClientErrorCode;
+/**
+ * Every code a {@link ParleyError} can carry: the protocol's codes, the client's own, and any code
+ * a newer server sends (raised as {@link UnknownServerError}).
+ */
+export type ParleyErrorCode = ErrorCode | ClientErrorCode | (string & {});
 
 /** Context an error may carry: the request it answers and what it was about. */
 export interface ParleyErrorContext {
@@ -110,6 +113,25 @@ export class RateLimitedError extends ParleyError {
   }
 }
 
+/** `conflict`: the message id was already used by another sender in this room; nothing was stored. */
+export class ConflictError extends ParleyError {
+  public constructor(message: string, context?: ParleyErrorContext) {
+    super('conflict', message, context);
+    this.name = 'ConflictError';
+  }
+}
+
+/**
+ * An error code this SDK does not know (codes may be added): not retried, so that no code a
+ * newer server sends can put a client into a retry loop. `code` is the server's.
+ */
+export class UnknownServerError extends ParleyError {
+  public constructor(code: string, message: string, context?: ParleyErrorContext) {
+    super(code, message, context);
+    this.name = 'UnknownServerError';
+  }
+}
+
 /** `internal`: the server failed; the request may be retried (sends are idempotent by id). */
 export class InternalError extends ParleyError {
   public constructor(message: string, context?: ParleyErrorContext) {
@@ -160,8 +182,11 @@ export const PROTOCOL_ERROR_CLASSES: Readonly<Record<ErrorCode, ProtocolErrorCla
   not_found: NotFoundError,
   payload_too_large: PayloadTooLargeError,
   rate_limited: RateLimitedError,
+  conflict: ConflictError,
   internal: InternalError,
 };
+
+const isKnownCode = (code: string): code is ErrorCode => Object.hasOwn(PROTOCOL_ERROR_CLASSES, code);
 
 /**
  * Builds the typed error for a server `error` frame.
@@ -171,11 +196,15 @@ export const PROTOCOL_ERROR_CLASSES: Readonly<Record<ErrorCode, ProtocolErrorCla
  * errorFromFrame({ code: 'forbidden', message: 'join first', ref: 'r1' }) instanceof ForbiddenError; // true
  * ```
  */
-export const errorFromFrame = (frame: ProtocolError, context: ParleyErrorContext = {}): ParleyError => {
-  const ErrorClass = PROTOCOL_ERROR_CLASSES[frame.code];
-  return new ErrorClass(frame.message, {
+export const errorFromFrame = (
+  frame: Omit<ProtocolError, 'code'> & { code: string },
+  context: ParleyErrorContext = {},
+): ParleyError => {
+  const full = {
     ...context,
     ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
     ...(frame.action !== undefined ? { action: frame.action } : {}),
-  });
+  };
+  if (!isKnownCode(frame.code)) return new UnknownServerError(frame.code, frame.message, full);
+  return new PROTOCOL_ERROR_CLASSES[frame.code](frame.message, full);
 };

@@ -3,14 +3,14 @@
  * route's frame type and the union all come from one place.
  */
 import type { ErrorCode, ProtocolError } from './errors.js';
-import { HISTORY_LIMIT_MAX, MAX_REF_LENGTH, utf8Length } from './limits.js';
-import { cursorSchema, jsonValueSchema, messageIdSchema, refField, roomSchema, z } from './schema.js';
+import { deeperThan, HISTORY_LIMIT_MAX, MAX_BODY_DEPTH, MAX_REF_LENGTH, utf8Length } from './limits.js';
+import { jsonValueSchema, messageIdSchema, refField, roomSchema, sinceSchema, z } from './schema.js';
 
 export const joinFrameSchema = z.object({
   ...refField,
   action: z.literal('join'),
   room: roomSchema,
-  since: z.optional(cursorSchema),
+  since: z.optional(sinceSchema),
 });
 export const leaveFrameSchema = z.object({ ...refField, action: z.literal('leave'), room: roomSchema });
 export const sendFrameSchema = z.object({
@@ -114,7 +114,13 @@ export const parseClientFrame = (raw: string | null | undefined, maxBodyBytes: n
     return fail('bad_request', `unknown action; expected one of ${CLIENT_ACTIONS.join(', ')}`);
   }
   if (action === 'send' && 'body' in value) {
-    const size = utf8Length(JSON.stringify((value as { body: unknown }).body) ?? '');
+    const body = (value as { body: unknown }).body;
+    // Before the schema, which validates a body recursively: a body nested thousands deep must be
+    // refused without a recursion as deep.
+    if (deeperThan(body, MAX_BODY_DEPTH)) {
+      return fail('bad_request', `body is nested deeper than ${MAX_BODY_DEPTH}`);
+    }
+    const size = utf8Length(JSON.stringify(body) ?? '');
     if (size > maxBodyBytes) {
       return fail('payload_too_large', `body is ${size} bytes; the limit is ${maxBodyBytes}`);
     }

@@ -8,8 +8,10 @@ export const ERROR_CODES = [
   'not_found',
   'payload_too_large',
   'rate_limited',
+  'conflict',
   'internal',
 ] as const;
+/** A code of {@link ERROR_CODES}: what the server sends. Clients must accept any string (codes may be added). */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A protocol error: what a handler answers instead of throwing. */

@@ -11,10 +11,14 @@ export const ROOM_RULE = 'room must match ^[A-Za-z0-9_.:-]{1,128}$';
 export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** What a bad message id is told. */
 export const MESSAGE_ID_RULE = 'id must match ^[A-Za-z0-9_.:-]{1,64}$';
-/** Origins: a region name, or `global` in strong mode. */
+/** Origins as servers write them: a region name, or `global` in strong mode. */
 export const ORIGIN_PATTERN = /^[a-z0-9-]{1,32}$/;
 /** What a bad origin is told. */
 export const ORIGIN_RULE = 'origin must be a region name or "global"';
+/** A well-formed origin in a client's `since`: an AWS region name, or `global`. */
+export const CURSOR_ORIGIN_PATTERN = /^(?:[a-z]{2}(-[a-z]+)+-[0-9]+|global)$/;
+/** What a bad `since` origin is told. */
+export const CURSOR_ORIGIN_RULE = 'each origin of since must be a region name such as us-east-1, or "global"';
 /** Longest user id (a token's `sub`). */
 export const MAX_USER_LENGTH = 128;
 

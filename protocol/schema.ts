@@ -7,8 +7,10 @@
 import * as z from 'zod/mini';
 // The English messages alone (the `z.locales` namespace would bundle every language).
 import en from 'zod/v4/locales/en.js';
-import { MAX_REF_LENGTH } from './limits.js';
+import { MAX_CURSOR_KEYS, MAX_REF_LENGTH } from './limits.js';
 import {
+  CURSOR_ORIGIN_PATTERN,
+  CURSOR_ORIGIN_RULE,
   MESSAGE_ID_PATTERN,
   MESSAGE_ID_RULE,
   ORIGIN_PATTERN,
@@ -36,6 +38,20 @@ export const originSchema = z.string().check(z.regex(ORIGIN_PATTERN, ORIGIN_RULE
 /** A cursor: the highest seq seen per origin. */
 export const cursorSchema = z.record(originSchema, z.number().check(z.int(), z.nonnegative()));
 export type Cursor = z.infer<typeof cursorSchema>;
+/**
+ * A client's `since`: a cursor of at most {@link MAX_CURSOR_KEYS} well-formed origins, so one
+ * `join` can ask for a bounded number of origins' messages.
+ */
+export const sinceSchema = z
+  .record(
+    z.string().check(z.regex(CURSOR_ORIGIN_PATTERN, CURSOR_ORIGIN_RULE)),
+    z.number().check(z.int(), z.nonnegative()),
+  )
+  .check(
+    z.refine((cursor) => Object.keys(cursor).length <= MAX_CURSOR_KEYS, {
+      message: `since holds at most ${MAX_CURSOR_KEYS} origins`,
+    }),
+  );
 
 /**
  * Any JSON value (a message body). Size is checked separately, on the serialized form. Every value

@@ -2,7 +2,7 @@
  * What the server sends: one schema per frame type, keyed by the type, so the list of types and
  * the union come from one place.
  */
-import { ERROR_CODES, type ProtocolError } from './errors.js';
+import type { ProtocolError } from './errors.js';
 import { MAX_USER_LENGTH } from './names.js';
 import {
   cursorSchema,
@@ -38,6 +38,10 @@ export const SERVER_FRAME_SCHEMAS = {
     room: roomSchema,
     cursor: cursorSchema,
     members: z.array(memberSchema),
+    /** The room's members, of which `members` lists at most 100 (v1.1; absent from v1 servers). */
+    memberCount: z.optional(z.number().check(z.int(), z.nonnegative())),
+    /** More missed messages than one join replays: join again with the advanced cursor (v1.1). */
+    more: z.optional(z.boolean()),
     /** Optional: the region that accepted this connection (lets a client show where it landed). */
     region: z.optional(z.string()),
   }),
@@ -62,6 +66,10 @@ export const SERVER_FRAME_SCHEMAS = {
     ...refField,
     room: roomSchema,
     members: z.optional(z.array(memberSchema)),
+    /** The room's members, of which `members` lists at most 100 (v1.1). */
+    memberCount: z.optional(z.number().check(z.int(), z.nonnegative())),
+    /** Opaque: `presence {room, after: next}` returns the next page (v1.1). */
+    next: z.optional(z.string()),
     event: z.optional(z.enum(['join', 'leave'])),
     user: z.optional(z.string()),
     region: z.optional(z.string()),
@@ -70,7 +78,9 @@ export const SERVER_FRAME_SCHEMAS = {
   message: messageSchema,
   error: z.object({
     type: z.literal('error'),
-    code: z.enum(ERROR_CODES),
+    // Any string: codes may be added, and a client treats one it does not know as not retryable.
+    // The server sends only ERROR_CODES.
+    code: z.string(),
     message: z.string(),
     ...refField,
     action: z.optional(z.string()),

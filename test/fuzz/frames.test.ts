@@ -203,7 +203,7 @@ beforeAll(async () => {
     extra: {
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       SEND_BURST: '100000',
-      SEND_RATE_PER_SECOND: '100000',
+      SEND_RATE_PER_SECOND: '10000',
       MAX_CONNECTIONS_PER_USER: '100000',
     },
   });
