@@ -1,3 +1,4 @@
+import { groupSize } from './handler-access.js';
 import {
   allowedText,
   type EnvScope,
@@ -312,6 +313,30 @@ function parseAuth(get: ContextReader): AuthConfig {
   return { mode, jwksUrl, ...checks, jwtIssuer, jwtAudience };
 }
 
+/** Executions Lambda keeps unreserved in every account and region (Lambda developer guide, reserved concurrency). */
+export const UNRESERVED_MINIMUM = 100;
+
+/**
+ * The reservations of one region: each function of a concurrency group reserves its group's
+ * setting. Lambda refuses a reservation that leaves fewer than 100 executions unreserved, which
+ * would fail the deploy halfway: refused here, at synth, with the sum.
+ */
+function checkReservations(plain: PlainSettings): void {
+  const reserved =
+    groupSize('connect') * plain.reservedConcurrencyConnect +
+    groupSize('route') * plain.reservedConcurrencyRoutes;
+  const available = plain.lambdaConcurrencyQuota - UNRESERVED_MINIMUM;
+  if (reserved > available) {
+    const key =
+      plain.reservedConcurrencyRoutes > 0 ? 'reservedConcurrencyRoutes' : 'reservedConcurrencyConnect';
+    throw new ConfigError(
+      key,
+      plain[key],
+      `reservations that leave ${UNRESERVED_MINIMUM} of lambdaConcurrencyQuota (${plain.lambdaConcurrencyQuota}) unreserved: ${groupSize('connect')} × reservedConcurrencyConnect + ${groupSize('route')} × reservedConcurrencyRoutes = ${reserved}, over ${available}`,
+    );
+  }
+}
+
 const PLAIN_KEYS = SETTING_KEYS.filter(
   (key): key is PlainKey =>
     SETTINGS[key].kind !== 'custom' &&
@@ -351,6 +376,7 @@ export function parseConfig(get: ContextReader): ParleyConfig {
     throw new ConfigError('witnessRegion', witnessRegion, 'no witness region unless consistency is "strong"');
   }
   if (plain.consistency === 'strong') parseStrong(regions, witnessRegion);
+  checkReservations(plain);
   const domain = parseDomain(get);
   const auth = parseAuth(get);
   return {

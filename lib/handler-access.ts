@@ -3,12 +3,21 @@ import type { HandlerName } from './constructs/parley-function.js';
 /** The DynamoDB data-plane actions a handler may be granted on the table (never `Scan`). */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 
+/**
+ * The groups whose functions may reserve Lambda concurrency (`reservedConcurrencyConnect`,
+ * `reservedConcurrencyRoutes`), so that a flood of one group cannot throttle the other: `connect`
+ * holds what lets a client in (`$connect` and its authorizer), `route` the message routes.
+ */
+export type ConcurrencyGroup = 'connect' | 'route';
+
 /** What one handler reaches besides its own log group, each granted by the regional stack. */
 export interface HandlerAccess {
   /** DynamoDB actions on this region's replica and its `byTime` index. */
   readonly table: readonly TableAction[];
   /** Puts delivery jobs on this region's delivery queue (`sqs:SendMessage`). */
   readonly deliveryQueue: boolean;
+  /** The concurrency group the function belongs to, if any. */
+  readonly group?: ConcurrencyGroup;
 }
 
 /**
@@ -23,18 +32,34 @@ export interface HandlerAccess {
  * `TransactWriteItems`, puts and updates.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
-  authorizer: { table: [], deliveryQueue: false },
-  connect: { table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'], deliveryQueue: false },
+  authorizer: { table: [], deliveryQueue: false, group: 'connect' },
+  connect: { table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'], deliveryQueue: false, group: 'connect' },
   disconnect: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
-  default: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false },
-  join: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'DeleteItem'], deliveryQueue: true },
-  leave: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
-  send: { table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], deliveryQueue: true },
-  history: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false },
-  presence: { table: ['GetItem', 'BatchGetItem', 'Query', 'DeleteItem'], deliveryQueue: false },
-  ping: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false },
+  default: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
+  join: {
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'DeleteItem'],
+    deliveryQueue: true,
+    group: 'route',
+  },
+  leave: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, group: 'route' },
+  send: {
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    deliveryQueue: true,
+    group: 'route',
+  },
+  history: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
+  presence: {
+    table: ['GetItem', 'BatchGetItem', 'Query', 'DeleteItem'],
+    deliveryQueue: false,
+    group: 'route',
+  },
+  ping: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   fanout: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
   delivery: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false },
   health: { table: ['GetItem'], deliveryQueue: false },
   redrive: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
 };
+
+/** How many functions each concurrency group has. */
+export const groupSize = (group: ConcurrencyGroup): number =>
+  Object.values(HANDLER_ACCESS).filter((access) => access.group === group).length;

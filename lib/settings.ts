@@ -265,6 +265,27 @@ export const SETTINGS = {
     env: { name: 'PRESENCE_TIMEOUT_SECONDS' },
     doc: "a member of another region not heard from (connect, ping) for this long is left out of presence and joined; one of this region is checked at @connections. Keep it above the SDK's 30 s ping interval; each ping writes lastSeen; 0 turns the writes and the check off",
   },
+  reservedConcurrencyConnect: {
+    kind: 'integer',
+    min: 0,
+    max: 10_000,
+    default: 0,
+    doc: 'Lambda executions reserved for each of $connect and its authorizer, so that a flood of messages cannot keep clients from connecting; 0 reserves none. See lambdaConcurrencyQuota',
+  },
+  reservedConcurrencyRoutes: {
+    kind: 'integer',
+    min: 0,
+    max: 10_000,
+    default: 0,
+    doc: 'Lambda executions reserved for each message route ($default, join, leave, send, history, presence, ping), which also caps each; 0 reserves none. See lambdaConcurrencyQuota',
+  },
+  lambdaConcurrencyQuota: {
+    kind: 'integer',
+    min: 10,
+    max: 1_000_000,
+    default: 1_000,
+    doc: "the account's Lambda concurrent-executions quota in each region (1,000 by default; new accounts start lower): the reservations must leave at least 100 of it unreserved, which Lambda requires, or the deploy is refused at synth",
+  },
   apiGatewayCloudWatchRole: {
     kind: 'custom',
     allowed: '"create", "existing", or the ARN of an IAM role that API Gateway may assume',

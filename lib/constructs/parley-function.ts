@@ -92,6 +92,8 @@ export interface ParleyFunctionProps {
   readonly memorySize?: number;
   /** Days the function's log group keeps logs. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Executions reserved for the function (and the most it runs at once). @default - none */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -148,6 +150,9 @@ export class ParleyFunction extends NodejsFunction {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       timeout: props.timeout ?? Duration.seconds(10),
       description: props.description ?? `Parley ${props.handlerName}`,
       role,

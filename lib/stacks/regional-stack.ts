@@ -89,12 +89,17 @@ export class RegionalStack extends Stack {
     this.deployCheck = new DeployCheck(this, 'DeployCheck', table);
 
     const common = environmentOf(config, 'all');
-    const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) =>
-      new ParleyFunction(this, `${handlerName[0]?.toUpperCase()}${handlerName.slice(1)}Function`, {
+    const reserved = { connect: config.reservedConcurrencyConnect, route: config.reservedConcurrencyRoutes };
+    const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) => {
+      const group = HANDLER_ACCESS[handlerName].group;
+      const reservation = group === undefined ? 0 : reserved[group];
+      return new ParleyFunction(this, `${handlerName[0]?.toUpperCase()}${handlerName.slice(1)}Function`, {
         handlerName,
         environment: common,
         ...options,
+        ...(reservation > 0 ? { reservedConcurrentExecutions: reservation } : {}),
       });
+    };
     const functions: Record<HandlerName, ParleyFunction> = {
       authorizer: make('authorizer', { timeout: Duration.seconds(5) }),
       connect: make('connect'),
