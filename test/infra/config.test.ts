@@ -50,6 +50,9 @@ describe('Config: defaults and accepted forms', () => {
       maxRoomsPerConnection: 50,
       maxConnectionsPerUser: 10,
       presenceTimeoutSeconds: 45,
+      reservedConcurrencyConnect: 0,
+      reservedConcurrencyRoutes: 0,
+      lambdaConcurrencyQuota: 1_000,
       apiGatewayCloudWatchRole: 'create',
       reuseRetained: false,
     });

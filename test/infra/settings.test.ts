@@ -88,8 +88,10 @@ describe('Settings: one table', () => {
     for (const key of SETTING_KEYS) {
       const setting = spec(key);
       if (setting.kind !== 'integer' && setting.kind !== 'number') continue;
-      expect(() => parseConfig((k) => (k === key ? setting.max + 1 : undefined))).toThrow(ConfigError);
-      const config = parseConfig((k) => (k === key ? String(setting.max) : undefined));
+      // A quota large enough for any reservation, so a reservation's own range is what is tested.
+      const quota = (k: string) => (k === 'lambdaConcurrencyQuota' ? '1000000' : undefined);
+      expect(() => parseConfig((k) => (k === key ? setting.max + 1 : quota(k)))).toThrow(ConfigError);
+      const config = parseConfig((k) => (k === key ? String(setting.max) : quota(k)));
       // The token checks are grouped under auth; every other one is a field of its own.
       expect({ ...config, ...config.auth }).toMatchObject({ [key]: setting.max });
     }
