@@ -36,12 +36,13 @@ import {
   serverFrameSchema,
   utf8Length,
 } from '../protocol/index.js';
-import { fullJitterDelay } from './backoff.js';
+import { fullJitterDelay, transientRetryDelay } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import {
   BadRequestError,
   ConnectionClosedError,
   errorFromFrame,
+  isTransientCode,
   type ParleyError,
   PayloadTooLargeError,
   ProtocolViolationError,
@@ -130,13 +131,6 @@ type Inflight =
   | { kind: 'request'; request: PendingRequest }
   | { kind: 'join'; room: string }
   | { kind: 'ping' };
-
-/** Errors worth retrying: the same frame may well succeed a moment later. */
-const TRANSIENT_CODES: ReadonlySet<string> = new Set(['internal', 'rate_limited']);
-/** A retried send or join waits at least this long (the server's send bucket refills 10 tokens a second). */
-const RETRY_FLOOR_MS = 100;
-/** Backoff of retried sends and joins: full jitter up to 400 ms, doubling to 5 s. */
-const RETRY_BACKOFF = { initialMs: 400, maxMs: 5_000 };
 
 const sendKey = (room: string, id: string): string => `${room}\u0000${id}`;
 
@@ -1114,7 +1108,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         const pending = this.#sends.get(inflight.key);
         if (pending === undefined) return;
         // Both are transient, and a retry with the same id is safe (stored at most once).
-        if (TRANSIENT_CODES.has(frame.code) && this.#options.retryTransientSends) {
+        if (isTransientCode(frame.code) && this.#options.retryTransientSends) {
           this.#retryLater(pending);
           return;
         }
@@ -1136,7 +1130,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
         // waiting for it): join again after a backoff. Callers of join() are still bounded by
         // requestTimeoutMs.
-        if (TRANSIENT_CODES.has(frame.code)) {
+        if (isTransientCode(frame.code)) {
           this.#rejoinLater(entry);
           return;
         }
@@ -1156,7 +1150,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
    */
   #retryLater(pending: PendingSend): void {
     const generation = this.#generation;
-    const delay = RETRY_FLOOR_MS + fullJitterDelay(pending.rateLimited, RETRY_BACKOFF, this.#random);
+    const delay = transientRetryDelay(pending.rateLimited, this.#random);
     pending.rateLimited += 1;
     this.#timers.clearTimeout(pending.retryTimer);
     pending.retryTimer = this.#timers.setTimeout(() => {
@@ -1172,7 +1166,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     const generation = this.#generation;
     const resume = entry.resumeReason;
     entry.joinRef = undefined;
-    const delay = RETRY_FLOOR_MS + fullJitterDelay(entry.joinRetries, RETRY_BACKOFF, this.#random);
+    const delay = transientRetryDelay(entry.joinRetries, this.#random);
     entry.joinRetries += 1;
     this.#timers.clearTimeout(entry.joinRetryTimer);
     entry.joinRetryTimer = this.#timers.setTimeout(() => {
