@@ -19,7 +19,6 @@
  */
 import {
   type ClientFrame,
-  type ClientFrameOf,
   DEFAULT_MAX_BODY_BYTES,
   type ErrorFrame,
   HISTORY_LIMIT_MAX,
@@ -50,6 +49,8 @@ import {
   SendTimeoutError,
   UnauthorizedError,
 } from './errors.js';
+import type { Link } from './link.js';
+import { type Inflight, RefTable, Requests } from './requests.js';
 import { RoomStream } from './room-stream.js';
 import type {
   ConnectionState,
@@ -91,17 +92,6 @@ interface PendingSend {
   retryTimer: unknown;
 }
 
-/** A leave, history or presence request waiting for its reply; resent on a new connection. */
-interface PendingRequest {
-  action: 'leave' | 'history' | 'presence';
-  room: string;
-  frame: ClientFrameOf<'leave' | 'history' | 'presence'>;
-  resolve: (frame: ServerFrame) => void;
-  reject: (error: ParleyError) => void;
-  timer: unknown;
-  sentOn: number;
-}
-
 /** A joined (or joining) room. */
 interface RoomEntry {
   room: string;
@@ -124,13 +114,6 @@ interface RoomEntry {
   /** The pending retry of such a join. */
   joinRetryTimer: unknown;
 }
-
-/** What a ref in flight on the current connection stands for. */
-type Inflight =
-  | { kind: 'send'; key: string }
-  | { kind: 'request'; request: PendingRequest }
-  | { kind: 'join'; room: string }
-  | { kind: 'ping' };
 
 const sendKey = (room: string, id: string): string => `${room}\u0000${id}`;
 
@@ -184,13 +167,12 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #healthy = false;
   #failures = 0;
   #attempt = 0;
-  #refCounter = 0;
   #closedByUser = false;
 
   readonly #rooms = new Map<string, RoomEntry>();
   readonly #sends = new Map<string, PendingSend>();
-  readonly #requests = new Set<PendingRequest>();
-  readonly #inflight = new Map<string, Inflight>();
+  readonly #refs = new RefTable();
+  readonly #requests: Requests;
 
   #reconnectTimer: unknown;
   #connectTimer: unknown;
@@ -228,6 +210,13 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       resendAfterMs: options.resendAfterMs ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
+    this.#requests = new Requests({
+      link: this.#link(),
+      refs: this.#refs,
+      ready: (room) => this.#canTransmit(room),
+      timers: this.#timers,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+    });
     if (options.autoConnect ?? true) this.connect();
   }
 
@@ -357,7 +346,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
     // Without a connection there is no membership to remove: the server drops it on disconnect.
     if (!this.#isOpen()) return;
-    await this.#request('leave', room, { action: 'leave', room });
+    await this.#requests.request('leave', room, { action: 'leave', room });
   }
 
   /**
@@ -444,7 +433,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         : { limit: Math.min(Math.max(1, options.limit), HISTORY_LIMIT_MAX) }),
       ...(options.before === undefined ? {} : { before: options.before }),
     };
-    const reply = await this.#request('history', room, frame);
+    const reply = await this.#requests.request('history', room, frame);
     const messages = reply.type === 'history' ? reply.messages : [];
     // A page may hold fewer than `limit` messages and still not be the last: the server ends a
     // page before a group of messages that share a ts rather than inside it. Only an empty page
@@ -454,7 +443,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
 
   /** Asks the server for the room's current members (and refreshes {@link ParleyClient.members}). */
   public async presence(room: string): Promise<Member[]> {
-    const reply = await this.#request('presence', room, { action: 'presence', room });
+    const reply = await this.#requests.request('presence', room, { action: 'presence', room });
     const members = reply.type === 'presence' ? (reply.members ?? []) : [];
     const entry = this.#rooms.get(room);
     if (entry !== undefined) entry.members = [...members];
@@ -480,11 +469,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       );
     }
     this.#sends.clear();
-    for (const request of this.#requests) {
-      this.#timers.clearTimeout(request.timer);
-      request.reject(new ConnectionClosedError(reason, { room: request.room, action: request.action }));
-    }
-    this.#requests.clear();
+    this.#requests.closeAll(reason);
     this.#setState({ state: 'closed', reason });
   }
 
@@ -606,9 +591,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     for (const pending of this.#sends.values()) {
       if (pending.sentOn !== generation && this.#canTransmit(pending.room)) this.#transmitSend(pending);
     }
-    for (const request of this.#requests) {
-      if (request.sentOn !== generation && this.#canTransmit(request.room)) this.#transmitRequest(request);
-    }
+    this.#requests.resend((room) => this.#canTransmit(room));
     if (this.#endpointIndex !== 0) this.#scheduleProbe();
   }
 
@@ -635,7 +618,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       socket.onerror = null;
     }
     this.#socket = undefined;
-    this.#inflight.clear();
+    this.#refs.clear();
     for (const entry of this.#rooms.values()) {
       entry.joinedOnConnection = false;
       entry.joinRef = undefined;
@@ -655,10 +638,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     this.#teardownConnection();
     this.#healthy = false;
     if (this.#closedByUser) return;
-    // A leave in flight is done: the server removes a closed connection's memberships.
-    for (const request of [...this.#requests]) {
-      if (request.action === 'leave') this.#settleRequest(request, { type: 'left', room: request.room });
-    }
+    this.#requests.settleLeaves();
     if (wasHealthy) {
       this.#failures = 0;
       this.#attempt = 0;
@@ -701,9 +681,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #ping(): void {
     const socket = this.#socket;
     if (socket === undefined) return;
-    const ref = this.#nextRef();
-    this.#inflight.set(ref, { kind: 'ping' });
-    this.#transmit({ action: 'ping', ref });
+    this.#transmit({ action: 'ping', ref: this.#refs.issue({ kind: 'ping' }) });
     this.#pongTimer = this.#timers.setTimeout(() => {
       if (this.#socket !== socket) return;
       this.#abandon(socket, 4000, 'heartbeat timeout');
@@ -789,9 +767,19 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
 
   // ---- frames out ----
 
-  #nextRef(): string {
-    this.#refCounter += 1;
-    return `r${this.#refCounter}`;
+  /** What the requests see of the connection. */
+  #link(): Link {
+    const client = this;
+    return {
+      get generation() {
+        return client.#generation;
+      },
+      get closed() {
+        return client.#closedByUser;
+      },
+      isOpen: () => this.#isOpen(),
+      transmit: (frame) => this.#transmit(frame),
+    };
   }
 
   #transmit(frame: ClientFrame): void {
@@ -810,11 +798,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   }
 
   #sendJoin(entry: RoomEntry, resume: 'reconnect' | 'gap' | undefined): void {
-    const ref = this.#nextRef();
-    if (entry.joinRef !== undefined) this.#inflight.delete(entry.joinRef);
+    if (entry.joinRef !== undefined) this.#refs.forget(entry.joinRef);
+    const ref = this.#refs.issue({ kind: 'join', room: entry.room });
     entry.joinRef = ref;
     entry.resumeReason = resume;
-    this.#inflight.set(ref, { kind: 'join', room: entry.room });
     this.#transmit({
       action: 'join',
       room: entry.room,
@@ -832,10 +819,9 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   }
 
   #transmitSend(pending: PendingSend): void {
-    const ref = this.#nextRef();
     pending.sentOn = this.#generation;
     const key = sendKey(pending.room, pending.id);
-    this.#inflight.set(ref, { kind: 'send', key });
+    const ref = this.#refs.issue({ kind: 'send', key });
     this.#transmit({ action: 'send', room: pending.room, id: pending.id, body: pending.body, ref });
     // A send can go unanswered on a live connection (API Gateway answers a Lambda timeout with a
     // frame that carries no ref): send it again, with the same id, rather than wait for a reconnect.
@@ -846,43 +832,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       if (this.#sends.get(key) !== pending || this.#generation !== generation) return;
       if (this.#canTransmit(pending.room)) this.#transmitSend(pending);
     }, this.#options.resendAfterMs);
-  }
-
-  #transmitRequest(request: PendingRequest): void {
-    const ref = this.#nextRef();
-    request.sentOn = this.#generation;
-    this.#inflight.set(ref, { kind: 'request', request });
-    this.#transmit({ ...request.frame, ref });
-  }
-
-  #request(
-    action: PendingRequest['action'],
-    room: string,
-    frame: PendingRequest['frame'],
-  ): Promise<ServerFrame> {
-    if (this.#closedByUser) {
-      return Promise.reject(new ConnectionClosedError('the client was closed', { room, action }));
-    }
-    if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(new BadRequestError(ROOM_RULE, { room, action }));
-    }
-    return new Promise<ServerFrame>((resolve, reject) => {
-      const request: PendingRequest = {
-        action,
-        room,
-        frame,
-        resolve,
-        reject,
-        timer: undefined,
-        sentOn: 0,
-      };
-      request.timer = this.#timers.setTimeout(() => {
-        this.#requests.delete(request);
-        reject(new RequestTimeoutError(`${action} for ${room} was not answered`, { room, action }));
-      }, this.#options.requestTimeoutMs);
-      this.#requests.add(request);
-      if (action === 'leave' ? this.#isOpen() : this.#canTransmit(room)) this.#transmitRequest(request);
-    });
   }
 
   // ---- frames in ----
@@ -923,27 +872,20 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     this.#attempt = 0;
   }
 
-  #take(ref: string | undefined): Inflight | undefined {
-    if (ref === undefined) return undefined;
-    const inflight = this.#inflight.get(ref);
-    this.#inflight.delete(ref);
-    return inflight;
-  }
-
   #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'pong':
-        this.#take(frame.ref);
+        this.#refs.take(frame.ref);
         this.#onPong();
         return;
       case 'joined':
-        this.#onJoined(frame, this.#take(frame.ref));
+        this.#onJoined(frame, this.#refs.take(frame.ref));
         return;
       case 'message':
         this.#onMessage(frame);
         return;
       case 'ack': {
-        const inflight = this.#take(frame.ref);
+        const inflight = this.#refs.take(frame.ref);
         const key = inflight?.kind === 'send' ? inflight.key : sendKey(frame.room, frame.id);
         const pending = this.#sends.get(key);
         if (pending === undefined) return;
@@ -960,9 +902,9 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         return;
       }
       case 'presence': {
-        const inflight = this.#take(frame.ref);
+        const inflight = this.#refs.take(frame.ref);
         if (inflight?.kind === 'request') {
-          this.#settleRequest(inflight.request, frame);
+          this.#requests.settle(inflight.request, frame);
           return;
         }
         this.#onPresenceEvent(frame);
@@ -970,20 +912,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       }
       case 'left':
       case 'history': {
-        const inflight = this.#take(frame.ref);
-        if (inflight?.kind === 'request') this.#settleRequest(inflight.request, frame);
+        const inflight = this.#refs.take(frame.ref);
+        if (inflight?.kind === 'request') this.#requests.settle(inflight.request, frame);
         return;
       }
       case 'error':
         this.#onError(frame);
         return;
     }
-  }
-
-  #settleRequest(request: PendingRequest, frame: ServerFrame): void {
-    if (!this.#requests.delete(request)) return;
-    this.#timers.clearTimeout(request.timer);
-    request.resolve(frame);
   }
 
   #onJoined(frame: Extract<ServerFrame, { type: 'joined' }>, inflight: Inflight | undefined): void {
@@ -1027,9 +963,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     for (const pending of this.#sends.values()) {
       if (pending.room === entry.room && pending.sentOn !== this.#generation) this.#transmitSend(pending);
     }
-    for (const request of this.#requests) {
-      if (request.room === entry.room && request.sentOn !== this.#generation) this.#transmitRequest(request);
-    }
+    this.#requests.resend((room) => room === entry.room);
     this.#watchGap(entry);
   }
 
@@ -1102,7 +1036,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   }
 
   #onError(frame: ErrorFrame): void {
-    const inflight = this.#take(frame.ref);
+    const inflight = this.#refs.take(frame.ref);
     switch (inflight?.kind) {
       case 'send': {
         const pending = this.#sends.get(inflight.key);
@@ -1119,9 +1053,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         return;
       }
       case 'request':
-        if (!this.#requests.delete(inflight.request)) return;
-        this.#timers.clearTimeout(inflight.request.timer);
-        inflight.request.reject(errorFromFrame(frame, { room: inflight.request.room }));
+        this.#requests.refused(inflight.request, frame);
         return;
       case 'join': {
         const entry = this.#rooms.get(inflight.room);
@@ -1180,7 +1112,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   /** Forgets a room: rejects its join waiters and stops its timers. */
   #dropRoom(entry: RoomEntry, error: ParleyError): void {
     if (this.#rooms.get(entry.room) === entry) this.#rooms.delete(entry.room);
-    if (entry.joinRef !== undefined) this.#inflight.delete(entry.joinRef);
+    if (entry.joinRef !== undefined) this.#refs.forget(entry.joinRef);
     this.#timers.clearTimeout(entry.joinTimer);
     this.#timers.clearTimeout(entry.gapTimer);
     this.#timers.clearTimeout(entry.joinRetryTimer);
