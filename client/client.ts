@@ -25,15 +25,12 @@ import {
   type HistoryFrame,
   isServerFrameType,
   type JsonValue,
-  MESSAGE_ID_RULE,
   type Member,
   type MessageFrame,
-  messageIdSchema,
   ROOM_RULE,
   roomSchema,
   type ServerFrame,
   serverFrameSchema,
-  utf8Length,
 } from '../protocol/index.js';
 import { fullJitterDelay, transientRetryDelay } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
@@ -43,13 +40,12 @@ import {
   errorFromFrame,
   isTransientCode,
   type ParleyError,
-  PayloadTooLargeError,
   ProtocolViolationError,
   RequestTimeoutError,
-  SendTimeoutError,
   UnauthorizedError,
 } from './errors.js';
 import type { Link } from './link.js';
+import { Outbox } from './outbox.js';
 import { type Inflight, RefTable, Requests } from './requests.js';
 import { RoomStream } from './room-stream.js';
 import type {
@@ -75,23 +71,6 @@ const defaultTimers: Timers = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** A send waiting for its ack; it outlives connections until acked, rejected or timed out. */
-interface PendingSend {
-  room: string;
-  id: string;
-  body: JsonValue;
-  promise: Promise<SendAck>;
-  resolve: (ack: SendAck) => void;
-  reject: (error: ParleyError) => void;
-  timer: unknown;
-  /** The connection generation it was last transmitted on (resent on a newer one). */
-  sentOn: number;
-  /** Times the server answered `rate_limited` or `internal`; each retry waits longer. */
-  rateLimited: number;
-  /** The pending retry after such an answer. */
-  retryTimer: unknown;
-}
-
 /** A joined (or joining) room. */
 interface RoomEntry {
   room: string;
@@ -115,8 +94,6 @@ interface RoomEntry {
   joinRetryTimer: unknown;
 }
 
-const sendKey = (room: string, id: string): string => `${room}\u0000${id}`;
-
 const normalizeEndpoint = (endpoint: string | EndpointConfig): EndpointConfig =>
   typeof endpoint === 'string' ? { url: endpoint } : endpoint;
 
@@ -137,7 +114,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   readonly #WebSocket: WebSocketConstructor;
   readonly #timers: Timers;
   readonly #random: () => number;
-  readonly #generateId: () => string;
   readonly #options: Required<
     Pick<
       ParleyClientOptions,
@@ -170,7 +146,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #closedByUser = false;
 
   readonly #rooms = new Map<string, RoomEntry>();
-  readonly #sends = new Map<string, PendingSend>();
+  readonly #outbox: Outbox;
   readonly #refs = new RefTable();
   readonly #requests: Requests;
 
@@ -194,7 +170,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     this.#WebSocket = ctor;
     this.#timers = options.timers ?? defaultTimers;
     this.#random = options.random ?? Math.random;
-    this.#generateId = options.generateId ?? (() => globalThis.crypto.randomUUID());
     this.#backoff = options.backoff;
     this.#options = {
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
@@ -210,12 +185,26 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       resendAfterMs: options.resendAfterMs ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
+    const link = this.#link();
+    const ready = (room: string): boolean => this.#canTransmit(room);
     this.#requests = new Requests({
-      link: this.#link(),
+      link,
       refs: this.#refs,
-      ready: (room) => this.#canTransmit(room),
+      ready,
       timers: this.#timers,
       requestTimeoutMs: this.#options.requestTimeoutMs,
+    });
+    this.#outbox = new Outbox({
+      link,
+      refs: this.#refs,
+      ready,
+      timers: this.#timers,
+      random: this.#random,
+      generateId: options.generateId ?? (() => globalThis.crypto.randomUUID()),
+      sendTimeoutMs: this.#options.sendTimeoutMs,
+      resendAfterMs: this.#options.resendAfterMs,
+      retryTransientSends: this.#options.retryTransientSends,
+      maxBodyBytes: this.#options.maxBodyBytes,
     });
     if (options.autoConnect ?? true) this.connect();
   }
@@ -355,64 +344,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
    * with `SendTimeoutError` after `sendTimeoutMs`, or with the server's typed error.
    */
   public send(room: string, body: JsonValue, options: SendOptions = {}): Promise<SendAck> {
-    const id = options.id ?? this.#generateId();
-    const context = { room, id, action: 'send' };
-    if (this.#closedByUser)
-      return Promise.reject(new ConnectionClosedError('the client was closed', context));
-    if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(new BadRequestError(ROOM_RULE, context));
-    }
-    if (!messageIdSchema.safeParse(id).success) {
-      return Promise.reject(new BadRequestError(MESSAGE_ID_RULE, context));
-    }
-    const serialized = JSON.stringify(body) as string | undefined;
-    if (serialized === undefined) {
-      return Promise.reject(new BadRequestError('body must be a JSON value', context));
-    }
-    const size = utf8Length(serialized);
-    if (size > this.#options.maxBodyBytes) {
-      return Promise.reject(
-        new PayloadTooLargeError(
-          `body is ${size} bytes; the limit is ${this.#options.maxBodyBytes}`,
-          context,
-        ),
-      );
-    }
-    const key = sendKey(room, id);
-    const existing = this.#sends.get(key);
-    if (existing !== undefined) return existing.promise;
-
-    let resolve!: (ack: SendAck) => void;
-    let reject!: (error: ParleyError) => void;
-    const promise = new Promise<SendAck>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const pending: PendingSend = {
-      room,
-      id,
-      body,
-      promise,
-      resolve,
-      reject,
-      timer: undefined,
-      sentOn: 0,
-      rateLimited: 0,
-      retryTimer: undefined,
-    };
-    pending.timer = this.#timers.setTimeout(() => {
-      this.#sends.delete(key);
-      this.#timers.clearTimeout(pending.retryTimer);
-      reject(
-        new SendTimeoutError(
-          `send ${id} to ${room} was not acknowledged within ${this.#options.sendTimeoutMs} ms`,
-          context,
-        ),
-      );
-    }, this.#options.sendTimeoutMs);
-    this.#sends.set(key, pending);
-    if (this.#canTransmit(room)) this.#transmitSend(pending);
-    return promise;
+    return this.#outbox.send(room, body, options);
   }
 
   /**
@@ -461,14 +393,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     for (const entry of [...this.#rooms.values()]) {
       this.#dropRoom(entry, new ConnectionClosedError(reason, { room: entry.room, action: 'join' }));
     }
-    for (const pending of this.#sends.values()) {
-      this.#timers.clearTimeout(pending.timer);
-      this.#timers.clearTimeout(pending.retryTimer);
-      pending.reject(
-        new ConnectionClosedError(reason, { room: pending.room, id: pending.id, action: 'send' }),
-      );
-    }
-    this.#sends.clear();
+    this.#outbox.closeAll(reason);
     this.#requests.closeAll(reason);
     this.#setState({ state: 'closed', reason });
   }
@@ -568,7 +493,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
   }
 
-  #onOpen(socket: WebSocketLike, generation: number): void {
+  #onOpen(socket: WebSocketLike, _generation: number): void {
     this.#timers.clearTimeout(this.#connectTimer);
     const endpoint = this.#current();
     this.#setState({
@@ -588,9 +513,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       this.#sendJoin(entry, entry.stream.initialized ? 'reconnect' : undefined);
     }
     // Sends and requests for rooms this client has not joined go now; the server decides.
-    for (const pending of this.#sends.values()) {
-      if (pending.sentOn !== generation && this.#canTransmit(pending.room)) this.#transmitSend(pending);
-    }
+    this.#outbox.resend((room) => this.#canTransmit(room));
     this.#requests.resend((room) => this.#canTransmit(room));
     if (this.#endpointIndex !== 0) this.#scheduleProbe();
   }
@@ -808,29 +731,14 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       ref,
       ...(resume === undefined ? {} : { since: entry.stream.cursor() }),
     });
-    // Likewise a join: without its `joined` the room's sends would wait for the next reconnect.
+    // Like a send, a join can go unanswered on a live connection: without its `joined` the room's
+    // sends would wait for the next reconnect, so it is sent again.
     const generation = this.#generation;
     this.#timers.clearTimeout(entry.joinRetryTimer);
     entry.joinRetryTimer = this.#timers.setTimeout(() => {
       entry.joinRetryTimer = undefined;
       if (this.#rooms.get(entry.room) !== entry || this.#generation !== generation) return;
       if (entry.joinRef === ref && this.#isOpen()) this.#sendJoin(entry, resume);
-    }, this.#options.resendAfterMs);
-  }
-
-  #transmitSend(pending: PendingSend): void {
-    pending.sentOn = this.#generation;
-    const key = sendKey(pending.room, pending.id);
-    const ref = this.#refs.issue({ kind: 'send', key });
-    this.#transmit({ action: 'send', room: pending.room, id: pending.id, body: pending.body, ref });
-    // A send can go unanswered on a live connection (API Gateway answers a Lambda timeout with a
-    // frame that carries no ref): send it again, with the same id, rather than wait for a reconnect.
-    const generation = this.#generation;
-    this.#timers.clearTimeout(pending.retryTimer);
-    pending.retryTimer = this.#timers.setTimeout(() => {
-      pending.retryTimer = undefined;
-      if (this.#sends.get(key) !== pending || this.#generation !== generation) return;
-      if (this.#canTransmit(pending.room)) this.#transmitSend(pending);
     }, this.#options.resendAfterMs);
   }
 
@@ -886,19 +794,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         return;
       case 'ack': {
         const inflight = this.#refs.take(frame.ref);
-        const key = inflight?.kind === 'send' ? inflight.key : sendKey(frame.room, frame.id);
-        const pending = this.#sends.get(key);
-        if (pending === undefined) return;
-        this.#sends.delete(key);
-        this.#timers.clearTimeout(pending.timer);
-        this.#timers.clearTimeout(pending.retryTimer);
-        pending.resolve({
-          room: frame.room,
-          id: frame.id,
-          origin: frame.origin,
-          seq: frame.seq,
-          ts: frame.ts,
-        });
+        this.#outbox.acked(frame, inflight?.kind === 'send' ? inflight.key : undefined);
         return;
       }
       case 'presence': {
@@ -960,9 +856,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: [...entry.members] });
     }
     // Now that the room is joined on this connection, what waited for it can go.
-    for (const pending of this.#sends.values()) {
-      if (pending.room === entry.room && pending.sentOn !== this.#generation) this.#transmitSend(pending);
-    }
+    this.#outbox.resend((room) => room === entry.room);
     this.#requests.resend((room) => room === entry.room);
     this.#watchGap(entry);
   }
@@ -1038,20 +932,9 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #onError(frame: ErrorFrame): void {
     const inflight = this.#refs.take(frame.ref);
     switch (inflight?.kind) {
-      case 'send': {
-        const pending = this.#sends.get(inflight.key);
-        if (pending === undefined) return;
-        // Both are transient, and a retry with the same id is safe (stored at most once).
-        if (isTransientCode(frame.code) && this.#options.retryTransientSends) {
-          this.#retryLater(pending);
-          return;
-        }
-        this.#sends.delete(inflight.key);
-        this.#timers.clearTimeout(pending.timer);
-        this.#timers.clearTimeout(pending.retryTimer);
-        pending.reject(errorFromFrame(frame, { room: pending.room, id: pending.id }));
+      case 'send':
+        this.#outbox.refused(inflight.key, frame);
         return;
-      }
       case 'request':
         this.#requests.refused(inflight.request, frame);
         return;
@@ -1073,24 +956,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       default:
         this.emit('error', errorFromFrame(frame));
     }
-  }
-
-  /**
-   * Sends a send answered `rate_limited` or `internal` again after a backoff with full jitter.
-   * Safe: the retry carries the same id, so the server stores it at most once and answers a
-   * repeat with the first ack. A reconnect before the timer fires resends it anyway.
-   */
-  #retryLater(pending: PendingSend): void {
-    const generation = this.#generation;
-    const delay = transientRetryDelay(pending.rateLimited, this.#random);
-    pending.rateLimited += 1;
-    this.#timers.clearTimeout(pending.retryTimer);
-    pending.retryTimer = this.#timers.setTimeout(() => {
-      pending.retryTimer = undefined;
-      if (this.#sends.get(sendKey(pending.room, pending.id)) !== pending) return;
-      if (this.#generation !== generation || !this.#canTransmit(pending.room)) return;
-      this.#transmitSend(pending);
-    }, delay);
   }
 
   /** Joins a room again after a backoff with full jitter, on the same connection only. */
