@@ -26,28 +26,21 @@ import {
   isServerFrameType,
   type JsonValue,
   type Member,
-  type MessageFrame,
-  ROOM_RULE,
-  roomSchema,
   type ServerFrame,
   serverFrameSchema,
 } from '../protocol/index.js';
-import { fullJitterDelay, transientRetryDelay } from './backoff.js';
+import { fullJitterDelay } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import {
-  BadRequestError,
   ConnectionClosedError,
   errorFromFrame,
-  isTransientCode,
-  type ParleyError,
   ProtocolViolationError,
-  RequestTimeoutError,
   UnauthorizedError,
 } from './errors.js';
 import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
-import { type Inflight, RefTable, Requests } from './requests.js';
-import { RoomStream } from './room-stream.js';
+import { RefTable, Requests } from './requests.js';
+import { Rooms } from './rooms.js';
 import type {
   ConnectionState,
   EndpointConfig,
@@ -70,29 +63,6 @@ const defaultTimers: Timers = {
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
-
-/** A joined (or joining) room. */
-interface RoomEntry {
-  room: string;
-  stream: RoomStream;
-  members: Member[];
-  /** True once `joined` arrived on the current connection. */
-  joinedOnConnection: boolean;
-  /** The ref of the join in flight on the current connection. */
-  joinRef: string | undefined;
-  /** Why the join in flight carries `since`, if it does. */
-  resumeReason: 'reconnect' | 'gap' | undefined;
-  /** Callers of `join` still waiting for the first `joined`. */
-  waiters: Array<{ resolve: (result: JoinResult) => void; reject: (error: ParleyError) => void }>;
-  joinTimer: unknown;
-  /** A resume replay in progress: its target cursor and how many messages it delivered so far. */
-  replay: { target: Record<string, number>; count: number; reason: 'reconnect' | 'gap' } | undefined;
-  gapTimer: unknown;
-  /** Joins answered `internal` or `rate_limited` in a row; each retry waits longer. */
-  joinRetries: number;
-  /** The pending retry of such a join. */
-  joinRetryTimer: unknown;
-}
 
 const normalizeEndpoint = (endpoint: string | EndpointConfig): EndpointConfig =>
   typeof endpoint === 'string' ? { url: endpoint } : endpoint;
@@ -145,7 +115,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   #attempt = 0;
   #closedByUser = false;
 
-  readonly #rooms = new Map<string, RoomEntry>();
+  readonly #rooms: Rooms;
   readonly #outbox: Outbox;
   readonly #refs = new RefTable();
   readonly #requests: Requests;
@@ -186,7 +156,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
     const link = this.#link();
-    const ready = (room: string): boolean => this.#canTransmit(room);
+    const ready = (room: string): boolean => this.#rooms.ready(room);
     this.#requests = new Requests({
       link,
       refs: this.#refs,
@@ -205,6 +175,24 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       resendAfterMs: this.#options.resendAfterMs,
       retryTransientSends: this.#options.retryTransientSends,
       maxBodyBytes: this.#options.maxBodyBytes,
+    });
+    this.#rooms = new Rooms({
+      link,
+      refs: this.#refs,
+      timers: this.#timers,
+      random: this.#random,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      gapTimeoutMs: this.#options.gapTimeoutMs,
+      resendAfterMs: this.#options.resendAfterMs,
+      emit: (event, payload) => this.emit(event, payload),
+      onJoined: (room) => {
+        const only = (other: string): boolean => other === room;
+        this.#outbox.resend(only);
+        this.#requests.resend(only);
+      },
+      onRegion: (region) => {
+        this.#region = region;
+      },
     });
     if (options.autoConnect ?? true) this.connect();
   }
@@ -227,17 +215,17 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
 
   /** The rooms joined (or being joined). */
   public rooms(): string[] {
-    return [...this.#rooms.keys()];
+    return this.#rooms.names();
   }
 
   /** The client's cursor for a room: the highest seq delivered per origin. */
   public cursor(room: string): Record<string, number> | undefined {
-    return this.#rooms.get(room)?.stream.cursor();
+    return this.#rooms.cursor(room);
   }
 
   /** The room's members as last reported (`joined`, then `presence` events). */
   public members(room: string): Member[] {
-    return [...(this.#rooms.get(room)?.members ?? [])];
+    return this.#rooms.members(room);
   }
 
   /** Starts connecting; only needed with `autoConnect: false`. A closed client cannot reconnect. */
@@ -273,66 +261,12 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
    * automatically, with `since`, after every reconnect.
    */
   public join(room: string): Promise<JoinResult> {
-    if (this.#closedByUser)
-      return Promise.reject(new ConnectionClosedError('the client was closed', { room }));
-    if (!roomSchema.safeParse(room).success) {
-      return Promise.reject(new BadRequestError(ROOM_RULE, { room, action: 'join' }));
-    }
-    const existing = this.#rooms.get(room);
-    if (existing?.stream.initialized === true && existing.joinedOnConnection) {
-      return Promise.resolve({ room, cursor: existing.stream.cursor(), members: [...existing.members] });
-    }
-    return new Promise<JoinResult>((resolve, reject) => {
-      if (existing !== undefined) {
-        existing.waiters.push({ resolve, reject });
-        this.#armJoinTimer(existing);
-        return;
-      }
-      const entry: RoomEntry = {
-        room,
-        stream: new RoomStream(),
-        members: [],
-        joinedOnConnection: false,
-        joinRef: undefined,
-        resumeReason: undefined,
-        waiters: [{ resolve, reject }],
-        joinTimer: undefined,
-        replay: undefined,
-        gapTimer: undefined,
-        joinRetries: 0,
-        joinRetryTimer: undefined,
-      };
-      this.#rooms.set(room, entry);
-      this.#armJoinTimer(entry);
-      if (this.#isOpen()) this.#sendJoin(entry, undefined);
-    });
-  }
-
-  /** Bounds a join that callers wait for, across reconnects, like every other request. */
-  #armJoinTimer(entry: RoomEntry): void {
-    if (entry.joinTimer !== undefined) return;
-    entry.joinTimer = this.#timers.setTimeout(() => {
-      entry.joinTimer = undefined;
-      if (entry.waiters.length === 0) return;
-      const { room } = entry;
-      const error = new RequestTimeoutError(`join of ${room} was not answered`, { room, action: 'join' });
-      if (!entry.stream.initialized) {
-        this.#dropRoom(entry, error);
-        return;
-      }
-      // The room was joined before and is being resumed: keep it (and its cursor), only answer the callers.
-      const waiters = entry.waiters;
-      entry.waiters = [];
-      for (const waiter of waiters) waiter.reject(error);
-    }, this.#options.requestTimeoutMs);
+    return this.#rooms.join(room);
   }
 
   /** Leaves a room: it is no longer rejoined, and its pending sends to it are still resolved or time out. */
   public async leave(room: string): Promise<void> {
-    const entry = this.#rooms.get(room);
-    if (entry !== undefined) {
-      this.#dropRoom(entry, new ConnectionClosedError(`left ${room} before it was joined`, { room }));
-    }
+    this.#rooms.drop(room, new ConnectionClosedError(`left ${room} before it was joined`, { room }));
     // Without a connection there is no membership to remove: the server drops it on disconnect.
     if (!this.#isOpen()) return;
     await this.#requests.request('leave', room, { action: 'leave', room });
@@ -377,8 +311,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   public async presence(room: string): Promise<Member[]> {
     const reply = await this.#requests.request('presence', room, { action: 'presence', room });
     const members = reply.type === 'presence' ? (reply.members ?? []) : [];
-    const entry = this.#rooms.get(room);
-    if (entry !== undefined) entry.members = [...members];
+    this.#rooms.setMembers(room, members);
     return members;
   }
 
@@ -390,9 +323,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     this.#teardownConnection();
     this.#timers.clearTimeout(this.#reconnectTimer);
     socket?.close(1000, 'bye');
-    for (const entry of [...this.#rooms.values()]) {
-      this.#dropRoom(entry, new ConnectionClosedError(reason, { room: entry.room, action: 'join' }));
-    }
+    this.#rooms.closeAll(reason);
     this.#outbox.closeAll(reason);
     this.#requests.closeAll(reason);
     this.#setState({ state: 'closed', reason });
@@ -509,12 +440,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       this.#abandon(socket, 1000, 'connection recycled');
       this.#lost('maximum connection age reached', { failure: false, immediate: true });
     }, this.#options.maxConnectionMs);
-    for (const entry of this.#rooms.values()) {
-      this.#sendJoin(entry, entry.stream.initialized ? 'reconnect' : undefined);
-    }
+    this.#rooms.rejoinAll();
     // Sends and requests for rooms this client has not joined go now; the server decides.
-    this.#outbox.resend((room) => this.#canTransmit(room));
-    this.#requests.resend((room) => this.#canTransmit(room));
+    this.#outbox.resend((room) => this.#rooms.ready(room));
+    this.#requests.resend((room) => this.#rooms.ready(room));
     if (this.#endpointIndex !== 0) this.#scheduleProbe();
   }
 
@@ -542,14 +471,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
     this.#socket = undefined;
     this.#refs.clear();
-    for (const entry of this.#rooms.values()) {
-      entry.joinedOnConnection = false;
-      entry.joinRef = undefined;
-      entry.resumeReason = undefined;
-      entry.replay = undefined;
-      this.#timers.clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
-    }
+    this.#rooms.connectionEnded();
   }
 
   /**
@@ -713,35 +635,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
   }
 
-  /** A frame for `room` may go now: the connection is open and the room is joined on it (if joined at all). */
-  #canTransmit(room: string): boolean {
-    if (!this.#isOpen()) return false;
-    const entry = this.#rooms.get(room);
-    return entry === undefined || entry.joinedOnConnection;
-  }
-
-  #sendJoin(entry: RoomEntry, resume: 'reconnect' | 'gap' | undefined): void {
-    if (entry.joinRef !== undefined) this.#refs.forget(entry.joinRef);
-    const ref = this.#refs.issue({ kind: 'join', room: entry.room });
-    entry.joinRef = ref;
-    entry.resumeReason = resume;
-    this.#transmit({
-      action: 'join',
-      room: entry.room,
-      ref,
-      ...(resume === undefined ? {} : { since: entry.stream.cursor() }),
-    });
-    // Like a send, a join can go unanswered on a live connection: without its `joined` the room's
-    // sends would wait for the next reconnect, so it is sent again.
-    const generation = this.#generation;
-    this.#timers.clearTimeout(entry.joinRetryTimer);
-    entry.joinRetryTimer = this.#timers.setTimeout(() => {
-      entry.joinRetryTimer = undefined;
-      if (this.#rooms.get(entry.room) !== entry || this.#generation !== generation) return;
-      if (entry.joinRef === ref && this.#isOpen()) this.#sendJoin(entry, resume);
-    }, this.#options.resendAfterMs);
-  }
-
   // ---- frames in ----
 
   #onData(data: unknown): void {
@@ -787,10 +680,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         this.#onPong();
         return;
       case 'joined':
-        this.#onJoined(frame, this.#refs.take(frame.ref));
+        this.#rooms.onJoined(frame, this.#refs.take(frame.ref));
         return;
       case 'message':
-        this.#onMessage(frame);
+        this.#rooms.onMessage(frame);
         return;
       case 'ack': {
         const inflight = this.#refs.take(frame.ref);
@@ -803,7 +696,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
           this.#requests.settle(inflight.request, frame);
           return;
         }
-        this.#onPresenceEvent(frame);
+        this.#rooms.onPresence(frame);
         return;
       }
       case 'left':
@@ -818,117 +711,6 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     }
   }
 
-  #onJoined(frame: Extract<ServerFrame, { type: 'joined' }>, inflight: Inflight | undefined): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    // A joined for an older join of this room (superseded by a resume) is ignored.
-    if (inflight !== undefined && (inflight.kind !== 'join' || frame.ref !== entry.joinRef)) return;
-    entry.joinRef = undefined;
-    entry.joinedOnConnection = true;
-    entry.joinRetries = 0;
-    this.#timers.clearTimeout(entry.joinRetryTimer);
-    entry.joinRetryTimer = undefined;
-    entry.members = [...frame.members];
-    const region = frame.region;
-    if (region !== undefined) this.#region = region;
-    const resumed = entry.resumeReason !== undefined && entry.stream.initialized;
-    if (resumed) {
-      entry.replay = { target: { ...frame.cursor }, count: 0, reason: entry.resumeReason ?? 'reconnect' };
-    }
-    entry.resumeReason = undefined;
-    this.emit('joined', {
-      room: frame.room,
-      cursor: { ...frame.cursor },
-      members: [...frame.members],
-      resumed,
-      ...(region !== undefined ? { region } : {}),
-    });
-    if (!entry.stream.initialized) {
-      this.#deliver(entry, entry.stream.initialize(frame.cursor));
-    } else {
-      this.#checkCaughtUp(entry);
-    }
-    this.#timers.clearTimeout(entry.joinTimer);
-    entry.joinTimer = undefined;
-    const waiters = entry.waiters;
-    entry.waiters = [];
-    for (const waiter of waiters) {
-      waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: [...entry.members] });
-    }
-    // Now that the room is joined on this connection, what waited for it can go.
-    this.#outbox.resend((room) => room === entry.room);
-    this.#requests.resend((room) => room === entry.room);
-    this.#watchGap(entry);
-  }
-
-  #onMessage(frame: MessageFrame): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    this.#deliver(entry, entry.stream.accept(frame));
-    this.#checkCaughtUp(entry);
-    this.#watchGap(entry);
-  }
-
-  #deliver(entry: RoomEntry, messages: MessageFrame[]): void {
-    for (const message of messages) {
-      const replay = entry.replay;
-      if (replay !== undefined && message.seq <= (replay.target[message.origin] ?? 0)) replay.count += 1;
-      this.emit('message', message);
-    }
-  }
-
-  #checkCaughtUp(entry: RoomEntry): void {
-    const replay = entry.replay;
-    if (replay === undefined || !entry.stream.reached(replay.target)) return;
-    entry.replay = undefined;
-    this.emit('caughtUp', { room: entry.room, count: replay.count, reason: replay.reason });
-  }
-
-  /**
-   * A message waiting behind a gap on a live connection (a delivery that failed, or arrived late)
-   * waits `gapTimeoutMs`; then the room is resumed on the same connection, which replays the gap.
-   */
-  #watchGap(entry: RoomEntry): void {
-    if (!entry.stream.initialized || entry.stream.buffered === 0) {
-      this.#timers.clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
-      return;
-    }
-    if (entry.gapTimer !== undefined) return;
-    entry.gapTimer = this.#timers.setTimeout(() => {
-      entry.gapTimer = undefined;
-      if (this.#rooms.get(entry.room) !== entry || entry.stream.buffered === 0) return;
-      if (entry.joinedOnConnection && entry.joinRef === undefined && this.#isOpen())
-        this.#sendJoin(entry, 'gap');
-    }, this.#options.gapTimeoutMs);
-  }
-
-  #onPresenceEvent(frame: Extract<ServerFrame, { type: 'presence' }>): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    if (frame.event === undefined || frame.user === undefined) {
-      if (frame.members !== undefined) entry.members = [...frame.members];
-      return;
-    }
-    const region = frame.region ?? '';
-    if (frame.event === 'join') {
-      // A member that resumes a room on the same connection is announced again: list it once.
-      if (!entry.members.some((m) => m.user === frame.user && m.region === region)) {
-        entry.members.push({ user: frame.user, region });
-      }
-    } else {
-      const index = entry.members.findIndex((m) => m.user === frame.user && m.region === region);
-      if (index >= 0) entry.members.splice(index, 1);
-    }
-    this.emit('presence', {
-      room: frame.room,
-      event: frame.event,
-      user: frame.user,
-      region,
-      members: [...entry.members],
-    });
-  }
-
   #onError(frame: ErrorFrame): void {
     const inflight = this.#refs.take(frame.ref);
     switch (inflight?.kind) {
@@ -938,51 +720,11 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       case 'request':
         this.#requests.refused(inflight.request, frame);
         return;
-      case 'join': {
-        const entry = this.#rooms.get(inflight.room);
-        const error = errorFromFrame(frame, { room: inflight.room });
-        if (entry === undefined || frame.ref !== entry.joinRef) return;
-        // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
-        // waiting for it): join again after a backoff. Callers of join() are still bounded by
-        // requestTimeoutMs.
-        if (isTransientCode(frame.code)) {
-          this.#rejoinLater(entry);
-          return;
-        }
-        if (entry.waiters.length === 0) this.emit('error', error);
-        this.#dropRoom(entry, error);
+      case 'join':
+        this.#rooms.refused(inflight.room, frame);
         return;
-      }
       default:
         this.emit('error', errorFromFrame(frame));
     }
-  }
-
-  /** Joins a room again after a backoff with full jitter, on the same connection only. */
-  #rejoinLater(entry: RoomEntry): void {
-    const generation = this.#generation;
-    const resume = entry.resumeReason;
-    entry.joinRef = undefined;
-    const delay = transientRetryDelay(entry.joinRetries, this.#random);
-    entry.joinRetries += 1;
-    this.#timers.clearTimeout(entry.joinRetryTimer);
-    entry.joinRetryTimer = this.#timers.setTimeout(() => {
-      entry.joinRetryTimer = undefined;
-      // A new connection rejoins every room itself.
-      if (this.#rooms.get(entry.room) !== entry || this.#generation !== generation || !this.#isOpen()) return;
-      this.#sendJoin(entry, entry.stream.initialized ? (resume ?? 'reconnect') : undefined);
-    }, delay);
-  }
-
-  /** Forgets a room: rejects its join waiters and stops its timers. */
-  #dropRoom(entry: RoomEntry, error: ParleyError): void {
-    if (this.#rooms.get(entry.room) === entry) this.#rooms.delete(entry.room);
-    if (entry.joinRef !== undefined) this.#refs.forget(entry.joinRef);
-    this.#timers.clearTimeout(entry.joinTimer);
-    this.#timers.clearTimeout(entry.gapTimer);
-    this.#timers.clearTimeout(entry.joinRetryTimer);
-    const waiters = entry.waiters;
-    entry.waiters = [];
-    for (const waiter of waiters) waiter.reject(error);
   }
 }
