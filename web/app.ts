@@ -19,7 +19,7 @@ import {
   fetchToken,
   pageWebSocketUrl,
   preferredRegionOf,
-  type RegionsDocument,
+  type RegionsView,
 } from './local-api.js';
 
 const HISTORY_PAGE = 50;
@@ -85,7 +85,7 @@ interface RoomView {
 }
 
 let client: ParleyClient | undefined;
-let regionsDoc: RegionsDocument | undefined;
+let regionsDoc: RegionsView | undefined;
 const rooms = new Map<string, RoomView>();
 let current: string | undefined;
 /** Messages replayed by resumes since the last reconnect began, for the notice. */

@@ -4,34 +4,32 @@
  * must still work (with one endpoint, its own origin) when served by something else.
  */
 import type { EndpointConfig } from '../client/index.js';
+import type { RegionStatus, RegionsDocument } from '../local/regions-document.js';
 
-/** One region as `GET /_local/regions` reports it. */
-export interface RegionInfo {
-  name: string;
-  /** The region's WebSocket endpoint. */
-  endpoint: string;
-  primary: boolean;
-  /** `healthy` or `outage` (a simulated outage). */
+/**
+ * One region as the page reads it from a {@link RegionsDocument}: the fields it uses, with the
+ * document's names and meaning. `state` and `healthCheck` are kept as the strings sent (`state` is
+ * `unknown` when absent), so that the page shows what another version of the stack reports.
+ */
+export interface RegionView extends Pick<RegionStatus, 'name' | 'endpoint' | 'primary'> {
   state: string;
-  /** What the global endpoint's health check currently believes. */
   healthCheck: string | undefined;
 }
 
-/** The regions document. */
-export interface RegionsDocument {
-  globalEndpoint: string | undefined;
-  /** The region the global endpoint routes new connections to. */
-  routedTo: string | undefined;
-  regions: RegionInfo[];
+/** The page's reading of a {@link RegionsDocument}: what it uses, each field absent when not sent. */
+export interface RegionsView {
+  globalEndpoint: RegionsDocument['globalEndpoint'] | undefined;
+  routedTo: RegionsDocument['routedTo'] | undefined;
+  regions: RegionView[];
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** Reads a regions document, keeping only well-formed regions. */
-export const parseRegionsDocument = (value: unknown): RegionsDocument => {
+export const parseRegionsDocument = (value: unknown): RegionsView => {
   const doc = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const list = Array.isArray(doc.regions) ? doc.regions : [];
-  const regions: RegionInfo[] = [];
+  const regions: RegionView[] = [];
   for (const item of list) {
     if (typeof item !== 'object' || item === null) continue;
     const record = item as Record<string, unknown>;
@@ -57,7 +55,7 @@ export const parseRegionsDocument = (value: unknown): RegionsDocument => {
  * a region, as a client near it would be by latency routing; an unknown name is ignored.
  */
 export const endpointsFromRegions = (
-  doc: RegionsDocument | undefined,
+  doc: RegionsView | undefined,
   fallback: string,
   preferredRegion?: string,
 ): EndpointConfig[] => {
@@ -80,7 +78,7 @@ export const pageWebSocketUrl = (location: { protocol: string; host: string }): 
   `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
 
 /** `GET /_local/regions`, or undefined when it is not available. */
-export const fetchRegions = async (): Promise<RegionsDocument | undefined> => {
+export const fetchRegions = async (): Promise<RegionsView | undefined> => {
   try {
     const response = await fetch('/_local/regions', { cache: 'no-store' });
     if (!response.ok) return undefined;
