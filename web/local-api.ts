@@ -2,8 +2,14 @@
  * The web page's view of the local stack's extensions (`/_local/...`, PROTOCOL.md "Local stack"):
  * sign-in tokens and the regions list, turned into the SDK's endpoints. Parsed defensively: the page
  * must still work (with one endpoint, its own origin) when served by something else.
+ *
+ * @example
+ * ```ts
+ * const { regions, endpoints, token } = await signIn('alice', window.location);
+ * const client = new ParleyClient({ endpoints, token });
+ * ```
  */
-import type { EndpointConfig } from '../client/index.js';
+import type { EndpointConfig, TokenSource } from '../client/index.js';
 import type { RegionStatus, RegionsDocument } from '../local/regions-document.js';
 
 /**
@@ -98,4 +104,44 @@ export const fetchToken = async (user: string): Promise<string> => {
     );
   }
   return body.token;
+};
+
+/** Tokens from the local stack last a day; fetch a new one for connections after an hour. */
+const TOKEN_REFRESH_MS = 3_600_000;
+
+/**
+ * The SDK's token source for `user`: `token` at first, and a new one from the local stack for the
+ * first connection attempt after an hour.
+ */
+export const refreshingToken = (user: string, token: string): TokenSource => {
+  let cached = { token, at: Date.now() };
+  return async () => {
+    if (Date.now() - cached.at > TOKEN_REFRESH_MS) cached = { token: await fetchToken(user), at: Date.now() };
+    return cached.token;
+  };
+};
+
+/** What signing in gives the page: the regions (if the stack says), the SDK's endpoints and token. */
+export interface SignIn {
+  regions: RegionsView | undefined;
+  endpoints: EndpointConfig[];
+  token: TokenSource;
+}
+
+/**
+ * Signs `user` in on the page's server: a token and the regions, fetched together, turned into the
+ * SDK's endpoints (`?region=` of the page's address puts that region first). Throws when no token
+ * is given.
+ */
+export const signIn = async (
+  user: string,
+  location: { protocol: string; host: string; search: string },
+): Promise<SignIn> => {
+  const [token, regions] = await Promise.all([fetchToken(user), fetchRegions()]);
+  const endpoints = endpointsFromRegions(
+    regions,
+    pageWebSocketUrl(location),
+    preferredRegionOf(location.search),
+  );
+  return { regions, endpoints, token: refreshingToken(user, token) };
 };
