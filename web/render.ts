@@ -10,6 +10,7 @@
  */
 import type { Member, MessageFrame, ParleyClient } from '../client/index.js';
 import { ParleyError } from '../client/index.js';
+import { groupMembers } from '../client/members.js';
 import type { RegionsView } from './local-api.js';
 import { type RoomView, sortedMessages } from './room-views.js';
 
@@ -143,19 +144,11 @@ export const renderMembers = (ui: PageElements, members: Member[] | undefined): 
     ui.members.replaceChildren();
     return;
   }
-  const byUser = new Map<string, Set<string>>();
-  for (const member of members) {
-    const regions = byUser.get(member.user) ?? new Set<string>();
-    regions.add(member.region);
-    byUser.set(member.user, regions);
-  }
-  const items = [...byUser.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([user, regions]) => {
-      const item = el('li', `${user} (${[...regions].join(', ')})`);
-      item.dataset.user = user;
-      return item;
-    });
+  const items = groupMembers(members).map(({ user, regions }) => {
+    const item = el('li', `${user} (${regions.join(', ')})`);
+    item.dataset.user = user;
+    return item;
+  });
   ui.members.replaceChildren(...items);
 };
 
