@@ -11,6 +11,15 @@
  */
 export type Listener<T> = (payload: T) => void;
 
+/**
+ * The emitting side of a {@link TypedEmitter}, limited to the events `Keys`: for a part of the
+ * client that emits some of its events without being the emitter itself.
+ */
+export type Emit<Events extends object, Keys extends keyof Events = keyof Events> = <K extends Keys>(
+  event: K,
+  payload: Events[K],
+) => void;
+
 /** Emits typed events; `Events` maps each event name to its payload type. */
 export class TypedEmitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();

@@ -172,6 +172,18 @@ export class ProtocolViolationError extends ParleyError {
   }
 }
 
+/**
+ * Whether an error code is worth retrying: the same frame may well succeed a moment later (the
+ * server was throttled or failed), where any other code would be answered the same again.
+ *
+ * @example
+ * ```ts
+ * isTransientCode('rate_limited'); // true
+ * isTransientCode('forbidden'); // false
+ * ```
+ */
+export const isTransientCode = (code: string): boolean => code === 'internal' || code === 'rate_limited';
+
 type ProtocolErrorClass = new (message: string, context?: ParleyErrorContext) => ParleyError;
 
 /** The class raised for each protocol error code. */

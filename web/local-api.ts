@@ -2,36 +2,40 @@
  * The web page's view of the local stack's extensions (`/_local/...`, PROTOCOL.md "Local stack"):
  * sign-in tokens and the regions list, turned into the SDK's endpoints. Parsed defensively: the page
  * must still work (with one endpoint, its own origin) when served by something else.
+ *
+ * @example
+ * ```ts
+ * const { regions, endpoints, token } = await signIn('alice', window.location);
+ * const client = new ParleyClient({ endpoints, token });
+ * ```
  */
-import type { EndpointConfig } from '../client/index.js';
+import type { EndpointConfig, TokenSource } from '../client/index.js';
+import type { RegionStatus, RegionsDocument } from '../local/regions-document.js';
 
-/** One region as `GET /_local/regions` reports it. */
-export interface RegionInfo {
-  name: string;
-  /** The region's WebSocket endpoint. */
-  endpoint: string;
-  primary: boolean;
-  /** `healthy` or `outage` (a simulated outage). */
+/**
+ * One region as the page reads it from a {@link RegionsDocument}: the fields it uses, with the
+ * document's names and meaning. `state` and `healthCheck` are kept as the strings sent (`state` is
+ * `unknown` when absent), so that the page shows what another version of the stack reports.
+ */
+export interface RegionView extends Pick<RegionStatus, 'name' | 'endpoint' | 'primary'> {
   state: string;
-  /** What the global endpoint's health check currently believes. */
   healthCheck: string | undefined;
 }
 
-/** The regions document. */
-export interface RegionsDocument {
-  globalEndpoint: string | undefined;
-  /** The region the global endpoint routes new connections to. */
-  routedTo: string | undefined;
-  regions: RegionInfo[];
+/** The page's reading of a {@link RegionsDocument}: what it uses, each field absent when not sent. */
+export interface RegionsView {
+  globalEndpoint: RegionsDocument['globalEndpoint'] | undefined;
+  routedTo: RegionsDocument['routedTo'] | undefined;
+  regions: RegionView[];
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** Reads a regions document, keeping only well-formed regions. */
-export const parseRegionsDocument = (value: unknown): RegionsDocument => {
+export const parseRegionsDocument = (value: unknown): RegionsView => {
   const doc = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const list = Array.isArray(doc.regions) ? doc.regions : [];
-  const regions: RegionInfo[] = [];
+  const regions: RegionView[] = [];
   for (const item of list) {
     if (typeof item !== 'object' || item === null) continue;
     const record = item as Record<string, unknown>;
@@ -57,7 +61,7 @@ export const parseRegionsDocument = (value: unknown): RegionsDocument => {
  * a region, as a client near it would be by latency routing; an unknown name is ignored.
  */
 export const endpointsFromRegions = (
-  doc: RegionsDocument | undefined,
+  doc: RegionsView | undefined,
   fallback: string,
   preferredRegion?: string,
 ): EndpointConfig[] => {
@@ -80,7 +84,7 @@ export const pageWebSocketUrl = (location: { protocol: string; host: string }): 
   `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
 
 /** `GET /_local/regions`, or undefined when it is not available. */
-export const fetchRegions = async (): Promise<RegionsDocument | undefined> => {
+export const fetchRegions = async (): Promise<RegionsView | undefined> => {
   try {
     const response = await fetch('/_local/regions', { cache: 'no-store' });
     if (!response.ok) return undefined;
@@ -100,4 +104,44 @@ export const fetchToken = async (user: string): Promise<string> => {
     );
   }
   return body.token;
+};
+
+/** Tokens from the local stack last a day; fetch a new one for connections after an hour. */
+const TOKEN_REFRESH_MS = 3_600_000;
+
+/**
+ * The SDK's token source for `user`: `token` at first, and a new one from the local stack for the
+ * first connection attempt after an hour.
+ */
+export const refreshingToken = (user: string, token: string): TokenSource => {
+  let cached = { token, at: Date.now() };
+  return async () => {
+    if (Date.now() - cached.at > TOKEN_REFRESH_MS) cached = { token: await fetchToken(user), at: Date.now() };
+    return cached.token;
+  };
+};
+
+/** What signing in gives the page: the regions (if the stack says), the SDK's endpoints and token. */
+export interface SignIn {
+  regions: RegionsView | undefined;
+  endpoints: EndpointConfig[];
+  token: TokenSource;
+}
+
+/**
+ * Signs `user` in on the page's server: a token and the regions, fetched together, turned into the
+ * SDK's endpoints (`?region=` of the page's address puts that region first). Throws when no token
+ * is given.
+ */
+export const signIn = async (
+  user: string,
+  location: { protocol: string; host: string; search: string },
+): Promise<SignIn> => {
+  const [token, regions] = await Promise.all([fetchToken(user), fetchRegions()]);
+  const endpoints = endpointsFromRegions(
+    regions,
+    pageWebSocketUrl(location),
+    preferredRegionOf(location.search),
+  );
+  return { regions, endpoints, token: refreshingToken(user, token) };
 };

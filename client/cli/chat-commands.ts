@@ -10,6 +10,7 @@ import {
   type MessageFrame,
   ROOM_RULE,
 } from '../../protocol/index.js';
+import { groupMembers } from '../members.js';
 import type { CaughtUpEvent, PresenceEvent, StateEvent } from '../types.js';
 
 /** The local stack's endpoints (PROTOCOL.md, "Local stack"): the global one first. */
@@ -197,15 +198,9 @@ export const formatPresence = (event: PresenceEvent): string =>
 /** The member list of a room, one entry per connection, grouped by user. */
 export const formatMembers = (room: string, members: Member[]): string => {
   if (members.length === 0) return `* nobody in #${room}`;
-  const byUser = new Map<string, Set<string>>();
-  for (const member of members) {
-    const regions = byUser.get(member.user) ?? new Set<string>();
-    regions.add(member.region);
-    byUser.set(member.user, regions);
-  }
-  const list = [...byUser.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([user, regions]) => `${sanitize(user)} (${[...regions].map(sanitize).join(', ')})`);
+  const list = groupMembers(members).map(
+    ({ user, regions }) => `${sanitize(user)} (${regions.map(sanitize).join(', ')})`,
+  );
   return `* in #${room}: ${list.join(', ')}`;
 };
 

@@ -1,0 +1,390 @@
+/**
+ * The rooms a client has joined: their joins (and rejoins after every reconnect, resumed from the
+ * room's cursor with `since`), delivery through each room's {@link RoomStream} (dedup, order,
+ * gaps), the `caughtUp` that ends a resume's replay, and the member lists kept current by
+ * presence events.
+ *
+ * @example
+ * ```ts
+ * const rooms = new Rooms({ link, refs, timers, random: Math.random, emit, onJoined, onRegion, ...limits });
+ * const { cursor, members } = await rooms.join('lobby');
+ * ```
+ */
+import type { ErrorFrame, JoinedFrame, Member, MessageFrame, PresenceReplyFrame } from '../protocol/index.js';
+import { ROOM_RULE, roomSchema } from '../protocol/index.js';
+import { transientRetryDelay } from './backoff.js';
+import type { Emit } from './emitter.js';
+import {
+  BadRequestError,
+  ConnectionClosedError,
+  errorFromFrame,
+  isTransientCode,
+  type ParleyError,
+  RequestTimeoutError,
+} from './errors.js';
+import type { Link } from './link.js';
+import type { Inflight, Refs } from './requests.js';
+import { RoomStream } from './room-stream.js';
+import type { JoinResult, ParleyClientEvents, Timers } from './types.js';
+
+/** Why a join carries `since`: a new connection, or a gap on the live one. */
+type ResumeReason = 'reconnect' | 'gap';
+
+/** A joined (or joining) room. */
+interface RoomEntry {
+  room: string;
+  stream: RoomStream;
+  members: Member[];
+  /** True once `joined` arrived on the current connection. */
+  joinedOnConnection: boolean;
+  /** The ref of the join in flight on the current connection. */
+  joinRef: string | undefined;
+  /** Why the join in flight carries `since`, if it does. */
+  resumeReason: ResumeReason | undefined;
+  /** Callers of `join` still waiting for the first `joined`. */
+  waiters: Array<{ resolve: (result: JoinResult) => void; reject: (error: ParleyError) => void }>;
+  joinTimer: unknown;
+  /** A resume replay in progress: its target cursor and how many messages it delivered so far. */
+  replay: { target: Record<string, number>; count: number; reason: ResumeReason } | undefined;
+  gapTimer: unknown;
+  /** Joins answered `internal` or `rate_limited` in a row; each retry waits longer. */
+  joinRetries: number;
+  /** The pending retry of such a join, or the resend of an unanswered one. */
+  joinRetryTimer: unknown;
+}
+
+/** The events the rooms emit through the client. */
+export type RoomEvent = 'message' | 'presence' | 'caughtUp' | 'joined' | 'error';
+
+/** What {@link Rooms} needs. */
+export interface RoomsOptions {
+  link: Link;
+  refs: Refs;
+  timers: Timers;
+  random: () => number;
+  requestTimeoutMs: number;
+  gapTimeoutMs: number;
+  resendAfterMs: number;
+  emit: Emit<ParleyClientEvents, RoomEvent>;
+  /** A room was joined on the current connection: the sends and requests that waited for it may go. */
+  onJoined(room: string): void;
+  /** The server named the region that accepted the connection (in `joined`). */
+  onRegion(region: string): void;
+}
+
+/** The joined rooms. */
+export class Rooms {
+  readonly #rooms = new Map<string, RoomEntry>();
+  readonly #options: RoomsOptions;
+
+  public constructor(options: RoomsOptions) {
+    this.#options = options;
+  }
+
+  /** The rooms joined (or being joined). */
+  public names(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
+  /** A room's cursor: the highest seq delivered per origin. */
+  public cursor(room: string): Record<string, number> | undefined {
+    return this.#rooms.get(room)?.stream.cursor();
+  }
+
+  /** A room's members as last reported. */
+  public members(room: string): Member[] {
+    return [...(this.#rooms.get(room)?.members ?? [])];
+  }
+
+  /** Replaces a joined room's member list (with what a presence request answered). */
+  public setMembers(room: string, members: Member[]): void {
+    const entry = this.#rooms.get(room);
+    if (entry !== undefined) entry.members = [...members];
+  }
+
+  /** A frame for `room` may go now: the connection is open and the room is joined on it (if joined at all). */
+  public ready(room: string): boolean {
+    if (!this.#options.link.isOpen()) return false;
+    const entry = this.#rooms.get(room);
+    return entry === undefined || entry.joinedOnConnection;
+  }
+
+  /** Joins a room (see `ParleyClient.join`); it is rejoined after every reconnect until left. */
+  public join(room: string): Promise<JoinResult> {
+    if (this.#options.link.closed) {
+      return Promise.reject(new ConnectionClosedError('the client was closed', { room }));
+    }
+    if (!roomSchema.safeParse(room).success) {
+      return Promise.reject(new BadRequestError(ROOM_RULE, { room, action: 'join' }));
+    }
+    const existing = this.#rooms.get(room);
+    if (existing?.stream.initialized === true && existing.joinedOnConnection) {
+      return Promise.resolve({ room, cursor: existing.stream.cursor(), members: [...existing.members] });
+    }
+    return new Promise<JoinResult>((resolve, reject) => {
+      if (existing !== undefined) {
+        existing.waiters.push({ resolve, reject });
+        this.#armJoinTimer(existing);
+        return;
+      }
+      const entry: RoomEntry = {
+        room,
+        stream: new RoomStream(),
+        members: [],
+        joinedOnConnection: false,
+        joinRef: undefined,
+        resumeReason: undefined,
+        waiters: [{ resolve, reject }],
+        joinTimer: undefined,
+        replay: undefined,
+        gapTimer: undefined,
+        joinRetries: 0,
+        joinRetryTimer: undefined,
+      };
+      this.#rooms.set(room, entry);
+      this.#armJoinTimer(entry);
+      if (this.#options.link.isOpen()) this.#sendJoin(entry, undefined);
+    });
+  }
+
+  /** Forgets a room (left, or refused), rejecting the callers still waiting for its join with `error`. */
+  public drop(room: string, error: ParleyError): void {
+    const entry = this.#rooms.get(room);
+    if (entry !== undefined) this.#drop(entry, error);
+  }
+
+  /** The client was closed: every room is forgotten, and its join's callers reject with `ConnectionClosedError`. */
+  public closeAll(reason: string): void {
+    for (const entry of [...this.#rooms.values()]) {
+      this.#drop(entry, new ConnectionClosedError(reason, { room: entry.room, action: 'join' }));
+    }
+  }
+
+  /** A new connection is open: join every room again, resuming from its cursor where it has one. */
+  public rejoinAll(): void {
+    for (const entry of this.#rooms.values()) {
+      this.#sendJoin(entry, entry.stream.initialized ? 'reconnect' : undefined);
+    }
+  }
+
+  /** The connection is gone: no room is joined on it any more, and no join or replay is in progress. */
+  public connectionEnded(): void {
+    for (const entry of this.#rooms.values()) {
+      entry.joinedOnConnection = false;
+      entry.joinRef = undefined;
+      entry.resumeReason = undefined;
+      entry.replay = undefined;
+      this.#options.timers.clearTimeout(entry.gapTimer);
+      entry.gapTimer = undefined;
+    }
+  }
+
+  /** A `joined` frame; `inflight` is what its ref was issued for, if the ref was known. */
+  public onJoined(frame: JoinedFrame, inflight: Inflight | undefined): void {
+    const { timers, emit } = this.#options;
+    const entry = this.#rooms.get(frame.room);
+    if (entry === undefined) return;
+    // A joined for an older join of this room (superseded by a resume) is ignored.
+    if (inflight !== undefined && (inflight.kind !== 'join' || frame.ref !== entry.joinRef)) return;
+    entry.joinRef = undefined;
+    entry.joinedOnConnection = true;
+    entry.joinRetries = 0;
+    timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = undefined;
+    entry.members = [...frame.members];
+    const region = frame.region;
+    if (region !== undefined) this.#options.onRegion(region);
+    const resumed = entry.resumeReason !== undefined && entry.stream.initialized;
+    if (resumed) {
+      entry.replay = { target: { ...frame.cursor }, count: 0, reason: entry.resumeReason ?? 'reconnect' };
+    }
+    entry.resumeReason = undefined;
+    emit('joined', {
+      room: frame.room,
+      cursor: { ...frame.cursor },
+      members: [...frame.members],
+      resumed,
+      ...(region !== undefined ? { region } : {}),
+    });
+    if (!entry.stream.initialized) {
+      this.#deliver(entry, entry.stream.initialize(frame.cursor));
+    } else {
+      this.#checkCaughtUp(entry);
+    }
+    timers.clearTimeout(entry.joinTimer);
+    entry.joinTimer = undefined;
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    for (const waiter of waiters) {
+      waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: [...entry.members] });
+    }
+    // Now that the room is joined on this connection, what waited for it can go.
+    this.#options.onJoined(entry.room);
+    this.#watchGap(entry);
+  }
+
+  /** A join the server answered with an error: joined again later if transient, else the room is dropped. */
+  public refused(room: string, frame: ErrorFrame): void {
+    const entry = this.#rooms.get(room);
+    const error = errorFromFrame(frame, { room });
+    if (entry === undefined || frame.ref !== entry.joinRef) return;
+    // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
+    // waiting for it): join again after a backoff. Callers of join() are still bounded by
+    // requestTimeoutMs.
+    if (isTransientCode(frame.code)) {
+      this.#rejoinLater(entry);
+      return;
+    }
+    if (entry.waiters.length === 0) this.#options.emit('error', error);
+    this.#drop(entry, error);
+  }
+
+  /** A live or replayed message. */
+  public onMessage(frame: MessageFrame): void {
+    const entry = this.#rooms.get(frame.room);
+    if (entry === undefined) return;
+    this.#deliver(entry, entry.stream.accept(frame));
+    this.#checkCaughtUp(entry);
+    this.#watchGap(entry);
+  }
+
+  /** A presence frame that answers no request: a member joined or left, or a fresh member list. */
+  public onPresence(frame: PresenceReplyFrame): void {
+    const entry = this.#rooms.get(frame.room);
+    if (entry === undefined) return;
+    if (frame.event === undefined || frame.user === undefined) {
+      if (frame.members !== undefined) entry.members = [...frame.members];
+      return;
+    }
+    const region = frame.region ?? '';
+    const same = (m: Member): boolean => m.user === frame.user && m.region === region;
+    if (frame.event === 'join') {
+      // A member that resumes a room on the same connection is announced again: list it once.
+      if (!entry.members.some(same)) entry.members.push({ user: frame.user, region });
+    } else {
+      const index = entry.members.findIndex(same);
+      if (index >= 0) entry.members.splice(index, 1);
+    }
+    this.#options.emit('presence', {
+      room: frame.room,
+      event: frame.event,
+      user: frame.user,
+      region,
+      members: [...entry.members],
+    });
+  }
+
+  /** Bounds a join that callers wait for, across reconnects, like every other request. */
+  #armJoinTimer(entry: RoomEntry): void {
+    if (entry.joinTimer !== undefined) return;
+    entry.joinTimer = this.#options.timers.setTimeout(() => {
+      entry.joinTimer = undefined;
+      if (entry.waiters.length === 0) return;
+      const { room } = entry;
+      const error = new RequestTimeoutError(`join of ${room} was not answered`, { room, action: 'join' });
+      if (!entry.stream.initialized) {
+        this.#drop(entry, error);
+        return;
+      }
+      // The room was joined before and is being resumed: keep it (and its cursor), only answer the callers.
+      this.#rejectWaiters(entry, error);
+    }, this.#options.requestTimeoutMs);
+  }
+
+  #sendJoin(entry: RoomEntry, resume: ResumeReason | undefined): void {
+    const { link, refs, timers, resendAfterMs } = this.#options;
+    if (entry.joinRef !== undefined) refs.forget(entry.joinRef);
+    const ref = refs.issue({ kind: 'join', room: entry.room });
+    entry.joinRef = ref;
+    entry.resumeReason = resume;
+    link.transmit({
+      action: 'join',
+      room: entry.room,
+      ref,
+      ...(resume === undefined ? {} : { since: entry.stream.cursor() }),
+    });
+    // Like a send, a join can go unanswered on a live connection: without its `joined` the room's
+    // sends would wait for the next reconnect, so it is sent again.
+    const generation = link.generation;
+    timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = timers.setTimeout(() => {
+      entry.joinRetryTimer = undefined;
+      if (!this.#isCurrent(entry, generation)) return;
+      if (entry.joinRef === ref && link.isOpen()) this.#sendJoin(entry, resume);
+    }, resendAfterMs);
+  }
+
+  /** Joins a room again after a backoff with full jitter, on the same connection only. */
+  #rejoinLater(entry: RoomEntry): void {
+    const { link, timers, random } = this.#options;
+    const generation = link.generation;
+    const resume = entry.resumeReason;
+    entry.joinRef = undefined;
+    const delay = transientRetryDelay(entry.joinRetries, random);
+    entry.joinRetries += 1;
+    timers.clearTimeout(entry.joinRetryTimer);
+    entry.joinRetryTimer = timers.setTimeout(() => {
+      entry.joinRetryTimer = undefined;
+      // A new connection rejoins every room itself.
+      if (!this.#isCurrent(entry, generation) || !link.isOpen()) return;
+      this.#sendJoin(entry, entry.stream.initialized ? (resume ?? 'reconnect') : undefined);
+    }, delay);
+  }
+
+  /** Whether `entry` is still the joined room and the connection is the one `generation` names. */
+  #isCurrent(entry: RoomEntry, generation: number): boolean {
+    return this.#rooms.get(entry.room) === entry && this.#options.link.generation === generation;
+  }
+
+  #deliver(entry: RoomEntry, messages: MessageFrame[]): void {
+    for (const message of messages) {
+      const replay = entry.replay;
+      if (replay !== undefined && message.seq <= (replay.target[message.origin] ?? 0)) replay.count += 1;
+      this.#options.emit('message', message);
+    }
+  }
+
+  #checkCaughtUp(entry: RoomEntry): void {
+    const replay = entry.replay;
+    if (replay === undefined || !entry.stream.reached(replay.target)) return;
+    entry.replay = undefined;
+    this.#options.emit('caughtUp', { room: entry.room, count: replay.count, reason: replay.reason });
+  }
+
+  /**
+   * A message waiting behind a gap on a live connection (a delivery that failed, or arrived late)
+   * waits `gapTimeoutMs`; then the room is resumed on the same connection, which replays the gap.
+   */
+  #watchGap(entry: RoomEntry): void {
+    const { link, timers } = this.#options;
+    if (!entry.stream.initialized || entry.stream.buffered === 0) {
+      timers.clearTimeout(entry.gapTimer);
+      entry.gapTimer = undefined;
+      return;
+    }
+    if (entry.gapTimer !== undefined) return;
+    entry.gapTimer = timers.setTimeout(() => {
+      entry.gapTimer = undefined;
+      if (this.#rooms.get(entry.room) !== entry || entry.stream.buffered === 0) return;
+      if (entry.joinedOnConnection && entry.joinRef === undefined && link.isOpen())
+        this.#sendJoin(entry, 'gap');
+    }, this.#options.gapTimeoutMs);
+  }
+
+  /** Forgets a room: rejects its join waiters and stops its timers. */
+  #drop(entry: RoomEntry, error: ParleyError): void {
+    const { refs, timers } = this.#options;
+    if (this.#rooms.get(entry.room) === entry) this.#rooms.delete(entry.room);
+    if (entry.joinRef !== undefined) refs.forget(entry.joinRef);
+    timers.clearTimeout(entry.joinTimer);
+    timers.clearTimeout(entry.gapTimer);
+    timers.clearTimeout(entry.joinRetryTimer);
+    this.#rejectWaiters(entry, error);
+  }
+
+  #rejectWaiters(entry: RoomEntry, error: ParleyError): void {
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
