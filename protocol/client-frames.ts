@@ -3,7 +3,14 @@
  * route's frame type and the union all come from one place.
  */
 import type { ErrorCode, ProtocolError } from './errors.js';
-import { deeperThan, HISTORY_LIMIT_MAX, MAX_BODY_DEPTH, MAX_REF_LENGTH, utf8Length } from './limits.js';
+import {
+  deeperThan,
+  HISTORY_LIMIT_MAX,
+  MAX_BODY_DEPTH,
+  MAX_PAGE_TOKEN_LENGTH,
+  MAX_REF_LENGTH,
+  utf8Length,
+} from './limits.js';
 import { jsonValueSchema, messageIdSchema, refField, roomSchema, sinceSchema, z } from './schema.js';
 
 export const joinFrameSchema = z.object({
@@ -27,7 +34,13 @@ export const historyFrameSchema = z.object({
   limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(HISTORY_LIMIT_MAX))),
   before: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
-export const presenceFrameSchema = z.object({ ...refField, action: z.literal('presence'), room: roomSchema });
+export const presenceFrameSchema = z.object({
+  ...refField,
+  action: z.literal('presence'),
+  room: roomSchema,
+  /** The `next` of the previous page (v1.1): opaque to the client. */
+  after: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_PAGE_TOKEN_LENGTH))),
+});
 export const pingFrameSchema = z.object({ ...refField, action: z.literal('ping') });
 
 /** Every client frame's schema, by its action (each action has an API Gateway route of its name). */

@@ -54,7 +54,10 @@ const braceFields = (text: string): string[] => {
     } else current += char;
   }
   fields.push(current);
-  return fields.map((field) => field.trim().split(/[:\s]/)[0] as string).filter((field) => field !== '');
+  // An optional field is written `name?`.
+  return fields
+    .map((field) => (field.trim().split(/[:\s]/)[0] as string).replace(/\?$/, ''))
+    .filter((field) => field !== '');
 };
 
 describe('docs/protocol.md against protocol/', () => {
