@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_GATEWAY_MAX_FRAME_BYTES } from '../protocol/index.js';
-import type { FaultController } from './faults.js';
+import type { FaultController } from './fault-controller.js';
 import { FrameSizeMonitor } from './frame-limits.js';
 import type { LambdaService } from './lambda-service.js';
 import type { ApiModel, RouteModel, ThrottleModel } from './template.js';

@@ -18,18 +18,17 @@ import {
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type BundledEntries, bundleEntries } from './bundle.js';
+import { type CapacityCounts, CapacityMeter } from './capacity-meter.js';
+import { DynamoDbProxy } from './dynamodb-proxy.js';
 import { type Engine, startDynamoDbLocal, startElasticMq } from './engines.js';
 import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
 import {
-  type CapacityCounts,
-  CapacityMeter,
-  DynamoDbProxy,
   FaultController,
   type FaultCounts,
   type FaultRequest,
   type FaultSettings,
   faultRequestSchema,
-} from './faults.js';
+} from './fault-controller.js';
 import { RegionGateway } from './gateway.js';
 import { GlobalEndpoint } from './global-endpoint.js';
 import { type LocalResolver, resolveToString, UnresolvedIntrinsicError } from './intrinsics.js';
