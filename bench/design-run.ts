@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/shared/clients.js';
 import { CONNECTION_TTL_SECONDS, keys } from '../lambdas/shared/repository.js';
+import { retry, sleep } from '../lambdas/shared/retry.js';
 import type { LocalStack } from '../local/stack.js';
 import { localJwtSecret } from '../local/token.js';
 import { type BenchSocket, type Frame, openMany } from './clients.js';
-import { type Design, note, onExit, ROOT, sleep, startBenchStack, waitFor } from './harness.js';
+import { type Design, note, onExit, ROOT, startBenchStack, waitFor } from './harness.js';
 import type { OpenRequest } from './idle-connections.js';
 import { price, type Usage } from './prices.js';
 import { type Figure, figure, percentile } from './stats.js';
@@ -446,6 +447,9 @@ const measureLatency = async (layout: Layout, plan: DesignPlan): Promise<Latency
   };
 };
 
+/** A send answered `rate_limited`: sent again, with the same id. */
+class RateLimited extends Error {}
+
 /**
  * Fan-out throughput: one member publishes `messages`, each as soon as the previous one is
  * acknowledged (both designs acknowledge before they deliver, so deliveries overlap the next
@@ -482,13 +486,22 @@ const measureFanout = async (
   const queue = [...ids];
   const publish = async (from: BenchSocket): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const reply = await from
-          .request({ action: 'send', room, id, body: { text: 'fan-out probe' } }, budgetMs)
-          .catch(() => undefined);
-        if (reply?.type !== 'error' || reply.code !== 'rate_limited') break;
-        await sleep(10 + Math.random() * 20);
-      }
+      await retry(
+        async () => {
+          const reply = await from
+            .request({ action: 'send', room, id, body: { text: 'fan-out probe' } }, budgetMs)
+            .catch(() => undefined);
+          if (reply?.type === 'error' && reply.code === 'rate_limited') throw new RateLimited();
+        },
+        {
+          attempts: 20,
+          retryable: (error) => error instanceof RateLimited,
+          delayMs: () => 10 + Math.random() * 20,
+        },
+      ).catch((error: unknown) => {
+        // Still limited after every attempt: the message is given up, as before, and counts as missing.
+        if (!(error instanceof RateLimited)) throw error;
+      });
     }
   };
   void publish(members[0] as BenchSocket);
