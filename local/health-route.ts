@@ -1,10 +1,11 @@
 /**
  * The region's `GET /health`, what Route 53 (locally, the global endpoint) polls: the template's
- * `health` handler behind an HTTP API event, 503 during a simulated outage, and a plain 200 when
- * the app has no health handler.
+ * `health` handler behind an HTTP API event; during a simulated outage, and when the app has no
+ * health handler, the gateway answers itself, in the handler's words (`HealthStatus`).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HealthStatus } from '../lambdas/shared/health.js';
 import { json } from './gateway-http.js';
 import type { LambdaService } from './lambda-service.js';
 
@@ -55,10 +56,15 @@ export const handleHealth = async (
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> => {
-  if (gateway.inOutage())
-    return json(res, 503, { status: 'unhealthy', region: gateway.region, reason: 'outage' });
-  if (!gateway.lambda.functionOf('health'))
-    return json(res, 200, { status: 'healthy', region: gateway.region });
+  // The gateway's own answers speak the handler's words, so a reader of /health sees one shape.
+  if (gateway.inOutage()) {
+    const down: HealthStatus = { status: 'unavailable', region: gateway.region, reason: 'outage' };
+    return json(res, 503, down);
+  }
+  if (!gateway.lambda.functionOf('health')) {
+    const up: HealthStatus = { status: 'ok', region: gateway.region };
+    return json(res, 200, up);
+  }
   try {
     const result = (await gateway.lambda.invoke('health', healthEvent(gateway, req))) as {
       statusCode?: number;
