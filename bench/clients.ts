@@ -3,6 +3,7 @@
  * little as possible) opened with bounded concurrency, each handing its frames to one callback.
  */
 import WebSocket from 'ws';
+import { retry } from '../lambdas/shared/retry.js';
 
 /** A server frame as received. */
 export type Frame = Record<string, unknown> & { type?: string };
@@ -95,15 +96,12 @@ export const openMany = async (
     while (next < count) {
       const index = next++;
       const { url, user } = await urlOf(index);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          sockets[index] = await openSocket(url, user);
-          break;
-        } catch (error) {
-          if (attempt >= 5) throw error;
-          await new Promise((r) => setTimeout(r, 200 * attempt));
-        }
-      }
+      sockets[index] = await retry(() => openSocket(url, user), {
+        attempts: 5,
+        retryable: () => true,
+        // 200 ms after the first failure, 400 after the second, ...: the stage's bucket refills.
+        delayMs: (attempt) => 200 * (attempt + 1),
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));

@@ -1,23 +1,31 @@
 /**
  * One design (Parley or the scan-and-broadcast baseline) on one local stack, measured at growing
- * numbers of open connections: publish-to-receive latency, fan-out throughput per room size, and
- * the cost of a 10-member room in two regions. Connections are only ever added, so each level
- * reuses the previous one's; rooms are set up once, by writing the items the `join` handler
- * writes (joining 1,000 members one by one would announce each to every member before it:
- * O(n^2) presence frames).
+ * numbers of open connections: publish-to-receive latency (`latency.ts`), fan-out throughput per
+ * room size (`fanout.ts`), and the cost of a 10-member room in two regions (`cost.ts`).
+ * Connections are only ever added, so each level reuses the previous one's; rooms are set up
+ * once, by writing the items the `join` handler writes (`seed-rooms.ts`).
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../lambdas/shared/clients.js';
-import { CONNECTION_TTL_SECONDS, keys } from '../lambdas/shared/repository.js';
+import { sleep } from '../lambdas/shared/retry.js';
 import type { LocalStack } from '../local/stack.js';
-import { localJwtSecret } from '../local/token.js';
-import { type BenchSocket, type Frame, openMany } from './clients.js';
-import { type Design, note, onExit, ROOT, sleep, startBenchStack, waitFor } from './harness.js';
-import type { OpenRequest } from './idle-connections.js';
-import { price, type Usage } from './prices.js';
+import { type BenchSocket, openMany } from './clients.js';
+import { type CostResult, type CostRun, costWindow, priceRun } from './cost.js';
+import { DRAIN_MS, measureFanout } from './fanout.js';
+import { type Design, note, startBenchStack, waitFor } from './harness.js';
+import { type IdleHolder, startIdleHolder } from './idle-holder.js';
+import { type LatencyResult, measureLatency } from './latency.js';
+import {
+  COST_MEMBERS_PER_REGION,
+  COST_ROOM,
+  LATENCY_ROOM,
+  type Layout,
+  ROOM,
+  SECOND_REGION_SOCKETS,
+} from './layout.js';
+import { type RoomMembership, seedRooms } from './seed-rooms.js';
 import { type Figure, figure, percentile } from './stats.js';
+
+export type { CostResult, CostRun } from './cost.js';
+export type { LatencyFigures, LatencyResult } from './latency.js';
 
 /** What to measure, and how much. */
 export interface DesignPlan {
@@ -41,34 +49,6 @@ export interface DesignPlan {
   connectConcurrency: number;
 }
 
-/** p50/p95/p99 (ms), each over the runs. */
-export interface LatencyFigures {
-  p50: Figure;
-  p95: Figure;
-  p99: Figure;
-  samples: number;
-}
-
-export interface LatencyResult {
-  sameRegion: LatencyFigures;
-  crossRegion: LatencyFigures;
-  globalEndpoint: LatencyFigures;
-}
-
-/** Cost per message of one run, by part, and the usage it was priced from. */
-export interface CostRun {
-  usage: Usage;
-  usd: Record<string, number>;
-}
-
-export interface CostResult {
-  /** US dollars per million messages. */
-  perMillion: Figure;
-  /** The median run's usage and prices, per message. */
-  median: CostRun;
-  messages: number;
-}
-
 /** Everything measured at one level. */
 export interface LevelResult {
   /** Connections open while measuring (the level, plus the few latency/cost sockets). */
@@ -88,61 +68,6 @@ export interface DesignResult {
   levels: Record<string, LevelResult>;
 }
 
-const ROOM = (size: number): string => `bench-${size}`;
-const LATENCY_ROOM = 'bench-latency';
-const COST_ROOM = 'bench-cost';
-/** Sockets of the second region: the cross-region receiver and half the cost room. */
-const SECOND_REGION_SOCKETS = 10;
-/** Members of the cost room per region. */
-const COST_MEMBERS_PER_REGION = 5;
-
-const noop = (): void => undefined;
-
-/** The child process that holds the idle connections (see `idle-connections.ts`). */
-interface IdleHolder {
-  open(endpoint: string, users: string[], concurrency: number): Promise<number>;
-  /** Kills the child: the kernel resets its connections at once, no close handshakes. */
-  kill(): void;
-}
-
-const startIdleHolder = (): IdleHolder => {
-  const child: ChildProcess = fork(join(ROOT, 'bench', 'idle-connections.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const kill = (): void => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  const off = onExit(async () => kill());
-  let requests = 0;
-  return {
-    open: (endpoint, users, concurrency) =>
-      new Promise((resolve, reject) => {
-        const id = ++requests;
-        const onMessage = (message: { type: string; id: number; count?: number; message?: string }): void => {
-          if (message.id !== id) return;
-          child.off('message', onMessage);
-          if (message.type === 'opened') resolve(message.count ?? 0);
-          else reject(new Error(`idle connections: ${message.message ?? 'failed'}`));
-        };
-        child.on('message', onMessage);
-        const request: OpenRequest = {
-          type: 'open',
-          id,
-          endpoint,
-          users,
-          concurrency,
-          jwtSecret: localJwtSecret(),
-        };
-        child.send(request);
-      }),
-    kill: () => {
-      off();
-      kill();
-    },
-  };
-};
-
 /** Measures `design` following `plan`; starts and stops its own stack. */
 export const runDesign = async (design: Design, plan: DesignPlan): Promise<DesignResult> => {
   note(`${design}: starting the local stack`);
@@ -159,14 +84,6 @@ export const runDesign = async (design: Design, plan: DesignPlan): Promise<Desig
   }
 };
 
-interface Layout {
-  first: BenchSocket[];
-  second: BenchSocket[];
-  global: BenchSocket[];
-  /** user -> connection id. */
-  ids: Map<string, string>;
-}
-
 const measure = async (
   stack: LocalStack,
   design: Design,
@@ -175,7 +92,7 @@ const measure = async (
 ): Promise<DesignResult> => {
   const [first, second] = stack.regions;
   if (!first || !second) throw new Error('the bench needs two regions');
-  const layout: Layout = { first: [], second: [], global: [], ids: new Map() };
+  const layout: Layout = { first: [], second: [], global: [] };
   const invocations: { handler: string; durationMs: number; memoryMb: number }[] = [];
   let recording = false;
   stack.onInvocation((record) => {
@@ -296,34 +213,15 @@ const measure = async (
   return result;
 };
 
-/** Finds every connection's id (by user) and writes the rooms' memberships. */
+/** Writes the rooms' memberships: the fan-out rooms, the latency room and the cost room. */
 const setUpRooms = async (stack: LocalStack, layout: Layout, plan: DesignPlan): Promise<void> => {
   await waitFor(() => stack.replicationIdle(), 30_000);
-  for (const region of stack.regions) {
-    const db = documentClient(stack.dynamoDb(region.name));
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(
-        new ScanCommand({
-          TableName: stack.tableName,
-          FilterExpression: 'sk = :meta AND #region = :region',
-          ExpressionAttributeNames: { '#region': 'region' },
-          ExpressionAttributeValues: { ':meta': 'META', ':region': region.name },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        layout.ids.set(String(item.user), String(item.pk).slice('CONN#'.length));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-  }
   const [first, second] = stack.regions.map((r) => r.name) as [string, string];
-  const memberships: { region: string; socket: BenchSocket; room: string }[] = [];
+  const memberships: RoomMembership[] = [];
   const sizes = new Set(plan.fanout.flatMap((f) => f.roomSizes));
   for (const size of sizes) {
     for (const socket of layout.first.slice(0, size))
-      memberships.push({ region: first, socket, room: ROOM(size) });
+      memberships.push({ region: first, user: socket.user, room: ROOM(size) });
   }
   const latencyMembers: [BenchSocket | undefined, string][] = [
     [layout.first[0], first],
@@ -333,258 +231,14 @@ const setUpRooms = async (stack: LocalStack, layout: Layout, plan: DesignPlan): 
     [layout.global[1], first],
   ];
   for (const [socket, region] of latencyMembers) {
-    if (socket) memberships.push({ region, socket, room: LATENCY_ROOM });
+    if (socket) memberships.push({ region, user: socket.user, room: LATENCY_ROOM });
   }
   for (const socket of layout.first.slice(0, COST_MEMBERS_PER_REGION))
-    memberships.push({ region: first, socket, room: COST_ROOM });
+    memberships.push({ region: first, user: socket.user, room: COST_ROOM });
   for (const socket of layout.second.slice(0, COST_MEMBERS_PER_REGION))
-    memberships.push({ region: second, socket, room: COST_ROOM });
-
-  const now = Date.now();
-  const ttl = Math.floor(now / 1000) + CONNECTION_TTL_SECONDS;
-  const byRegion = new Map<string, Record<string, unknown>[]>();
-  for (const { region, socket, room } of memberships) {
-    const connectionId = layout.ids.get(socket.user);
-    if (connectionId === undefined) throw new Error(`no connection item for ${socket.user}`);
-    const items = byRegion.get(region) ?? [];
-    items.push(
-      {
-        ...keys.roomMember(room, region, connectionId),
-        room,
-        user: socket.user,
-        region,
-        connectionId,
-        joinedAt: now,
-        ttl,
-      },
-      { ...keys.connectionRoom(connectionId, room), room, ttl },
-    );
-    byRegion.set(region, items);
-  }
-  for (const [region, items] of byRegion) {
-    const db = documentClient(stack.dynamoDb(region));
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      while (requests.length > 0) {
-        const answer = await db.send(
-          new BatchWriteCommand({ RequestItems: { [stack.tableName]: requests } }),
-        );
-        requests = (answer.UnprocessedItems?.[stack.tableName] ?? []) as typeof requests;
-      }
-    }
-  }
+    memberships.push({ region: second, user: socket.user, room: COST_ROOM });
+  await seedRooms(stack, memberships);
   // The other regions' fan-out announces the new members (presence); let that pass.
   await waitFor(() => stack.replicationIdle(), 60_000);
   await sleep(2_000);
-};
-
-const latencyFigures = (runs: number[][]): LatencyFigures => ({
-  p50: figure(runs.map((samples) => percentile(samples, 50))),
-  p95: figure(runs.map((samples) => percentile(samples, 95))),
-  p99: figure(runs.map((samples) => percentile(samples, 99))),
-  samples: runs.reduce((sum, samples) => sum + samples.length, 0),
-});
-
-/**
- * Publish-to-receive latency in the latency room. One message at a time from a sender in the
- * first region: the next goes when a receiver in the same region has it, so the figures are of an
- * unloaded system; a receiver in the second region records the same messages (cross region).
- * Then the same through the global endpoint, sender and receiver both connected through it.
- */
-const measureLatency = async (layout: Layout, plan: DesignPlan): Promise<LatencyResult> => {
-  const [sender, sameReceiver] = layout.first;
-  const crossReceiver = layout.second[0];
-  const [globalSender, globalReceiver] = layout.global;
-  if (!sender || !sameReceiver || !crossReceiver || !globalSender || !globalReceiver)
-    throw new Error('latency sockets missing');
-  const runs = { same: [] as number[][], cross: [] as number[][], global: [] as number[][] };
-  for (let run = 0; run < plan.runs; run++) {
-    const samples = { same: [] as number[], cross: [] as number[], global: [] as number[] };
-    const sentAt = new Map<string, number>();
-    const waiters = new Map<string, () => void>();
-    const receiver =
-      (kind: keyof typeof samples) =>
-      (frame: Frame, at: number): void => {
-        if (frame.type !== 'message' || frame.room !== LATENCY_ROOM) return;
-        const id = String(frame.id);
-        const sent = sentAt.get(id);
-        if (sent === undefined) return;
-        samples[kind].push(at - sent);
-        waiters.get(`${kind}:${id}`)?.();
-      };
-    sameReceiver.onFrame = receiver('same');
-    crossReceiver.onFrame = receiver('cross');
-    globalReceiver.onFrame = receiver('global');
-    const publish = (from: BenchSocket, kind: keyof typeof samples, id: string): Promise<void> =>
-      new Promise((resolve) => {
-        const timer = setTimeout(resolve, 15_000);
-        waiters.set(`${kind}:${id}`, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        sentAt.set(id, performance.now());
-        from.send({ action: 'send', room: LATENCY_ROOM, id, body: { text: 'latency probe' } });
-      });
-    const deadline = performance.now() + plan.runBudgetMs;
-    for (let i = 0; i < plan.latencyMessages && (i < 3 || performance.now() < deadline); i++) {
-      await publish(sender, 'same', `lat-${Date.now()}-${run}-${i}`);
-      await publish(globalSender, 'global', `glat-${Date.now()}-${run}-${i}`);
-    }
-    // Cross-region deliveries are not waited for one by one; give the last ones time to arrive.
-    await waitFor(() => samples.cross.length >= samples.same.length, 10_000);
-    runs.same.push(samples.same);
-    runs.cross.push(samples.cross);
-    runs.global.push(samples.global);
-  }
-  sameReceiver.onFrame = noop;
-  crossReceiver.onFrame = noop;
-  globalReceiver.onFrame = noop;
-  return {
-    sameRegion: latencyFigures(runs.same),
-    crossRegion: latencyFigures(runs.cross),
-    globalEndpoint: latencyFigures(runs.global),
-  };
-};
-
-/**
- * Fan-out throughput: one member publishes `messages`, each as soon as the previous one is
- * acknowledged (both designs acknowledge before they deliver, so deliveries overlap the next
- * sends; a `rate_limited` answer is retried with the same id, as the SDK does); deliveries per
- * second from the first send to the last delivery (or to the end of the budget, counting what
- * arrived). One publisher, because Parley orders a room's messages: concurrent sends to one room
- * contend for its sequence counter, which would measure that contention rather than fan-out.
- */
-const measureFanout = async (
-  members: BenchSocket[],
-  room: string,
-  messages: number,
-  budgetMs: number,
-  tag: string,
-): Promise<{ rate: number; delivered: number; missingAfterDrain: number }> => {
-  if (members.length === 0) throw new Error('empty room');
-  const ids = new Set(Array.from({ length: messages }, (_, i) => `fan-${tag}-${Date.now()}-${i}`));
-  const expected = messages * members.length;
-  let delivered = 0;
-  let last = 0;
-  let finish = noop;
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  for (const member of members) {
-    member.onFrame = (frame, at) => {
-      if (frame.type !== 'message' || frame.room !== room || !ids.has(String(frame.id))) return;
-      delivered++;
-      last = at;
-      if (delivered >= expected) finish();
-    };
-  }
-  const started = performance.now();
-  const queue = [...ids];
-  const publish = async (from: BenchSocket): Promise<void> => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const reply = await from
-          .request({ action: 'send', room, id, body: { text: 'fan-out probe' } }, budgetMs)
-          .catch(() => undefined);
-        if (reply?.type !== 'error' || reply.code !== 'rate_limited') break;
-        await sleep(10 + Math.random() * 20);
-      }
-    }
-  };
-  void publish(members[0] as BenchSocket);
-  const timer = setTimeout(finish, budgetMs);
-  await done;
-  clearTimeout(timer);
-  const complete = delivered >= expected;
-  const elapsed = complete ? last - started : performance.now() - started;
-  const counted = delivered;
-  // A design that did not finish in time still has work queued: let it drain (uncounted), so the
-  // next run does not start behind it.
-  if (!complete) await waitFor(() => delivered >= expected, DRAIN_MS, 100);
-  for (const member of members) member.onFrame = noop;
-  return {
-    rate: counted / (elapsed / 1000),
-    delivered: counted,
-    missingAfterDrain: Math.max(0, expected - delivered),
-  };
-};
-
-/** How long an unfinished fan-out run may drain before the next one starts. */
-const DRAIN_MS = 10_000;
-
-/**
- * The cost room's traffic: members of both regions take turns publishing, one message at a time,
- * each waited for at all ten members. Returns the frames API Gateway carried to clients.
- */
-const costWindow = async (
-  stack: LocalStack,
-  layout: Layout,
-  messages: number,
-  tag: string,
-): Promise<number> => {
-  const members = [
-    ...layout.first.slice(0, COST_MEMBERS_PER_REGION),
-    ...layout.second.slice(0, COST_MEMBERS_PER_REGION),
-  ];
-  let frames = 0;
-  const arrivals = new Map<string, number>();
-  for (const member of members) {
-    member.onFrame = (frame) => {
-      frames++;
-      if (frame.type === 'message' && frame.room === COST_ROOM) {
-        const id = String(frame.id);
-        arrivals.set(id, (arrivals.get(id) ?? 0) + 1);
-      }
-    };
-  }
-  const senders = [layout.first[0], layout.second[0]] as BenchSocket[];
-  for (let i = 0; i < messages; i++) {
-    const id = `cost-${tag}-${Date.now()}-${i}`;
-    senders[i % 2]?.send({
-      action: 'send',
-      room: COST_ROOM,
-      id,
-      body: { text: 'a chat message of ordinary length' },
-    });
-    await waitFor(() => (arrivals.get(id) ?? 0) >= members.length, 20_000, 5);
-  }
-  // The stream fan-out and replication finish after the last delivery the clients see.
-  await waitFor(() => stack.replicationIdle(), 20_000);
-  await sleep(1_500);
-  for (const member of members) member.onFrame = noop;
-  return frames;
-};
-
-/** Prices one cost window per message. */
-const priceRun = (
-  stack: LocalStack,
-  invocations: { handler: string; durationMs: number; memoryMb: number }[],
-  framesOut: number,
-  messages: number,
-  regions: string[],
-): CostRun => {
-  const capacity = stack.consumedCapacity();
-  let readUnits = 0;
-  let writeUnits = 0;
-  for (const counts of Object.values(capacity)) {
-    readUnits += counts.readUnits;
-    writeUnits += counts.writeUnits;
-  }
-  const perMessage = (value: number): number => value / messages;
-  const usage: Usage = {
-    readUnits: perMessage(readUnits),
-    writeUnits: perMessage(writeUnits),
-    // Every write to one replica is replicated to each of the others.
-    replicatedWriteUnits: perMessage(writeUnits * (regions.length - 1)),
-    lambdaRequests: perMessage(invocations.length),
-    // Billed in whole milliseconds.
-    lambdaGbSeconds: perMessage(
-      invocations.reduce((sum, i) => sum + (Math.ceil(i.durationMs) / 1000) * (i.memoryMb / 1024), 0),
-    ),
-    // The sends in, and every frame out (acks, messages, presence).
-    apiGatewayMessages: perMessage(messages + framesOut),
-    // Workload assumption: on average every open connection publishes one message a minute.
-    connectionMinutes: 1,
-  };
-  return { usage, usd: price(usage) };
 };

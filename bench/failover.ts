@@ -6,9 +6,10 @@
  * every 100 ms throughout.
  */
 import { ParleyClient } from '../client/index.js';
+import { sleep } from '../lambdas/shared/retry.js';
 import type { LocalStack } from '../local/stack.js';
 import { type BenchSocket, closeAll, openSocket } from './clients.js';
-import { note, sleep, startBenchStack, waitFor } from './harness.js';
+import { note, startBenchStack } from './harness.js';
 import { type Figure, figure } from './stats.js';
 
 export interface FailoverResult {
@@ -87,7 +88,7 @@ export const runFailover = async (runs: number): Promise<FailoverResult> => {
       for (const client of clients.splice(0)) client.close();
       await stack.setOutage(primary.name, false);
       // The global endpoint routes to the primary again once its health checks pass.
-      await waitFor(() => false, 3_000);
+      await sleep(3_000);
     }
     return { globalEndpointMs: figure(viaGlobal), clientSideMs: figure(clientSide) };
   } finally {

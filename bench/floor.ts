@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { sleep } from '../lambdas/shared/retry.js';
 import { freePort } from '../local/stack.js';
 import { type BenchSocket, closeAll, openMany } from './clients.js';
 import { onExit } from './harness.js';
@@ -94,7 +95,7 @@ export const runFloor = async (options: {
         });
         const started = performance.now();
         for (let i = 0; i < messages; i++) members[0]?.send({ type: 'message', id: `ff-${run}-${i}` });
-        await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+        await Promise.race([done, sleep(30_000)]);
         rates.push(delivered / ((last - started) / 1000));
       }
       fanout[String(size)] = figure(rates);

@@ -5,6 +5,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { retry, sleep } from '../lambdas/shared/retry.js';
 import { freePort, type LocalStack, startLocalStack } from '../local/stack.js';
 
 /** The repository root. */
@@ -75,18 +76,20 @@ export const startBenchStack = async (
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
       ...options,
     });
-  // On a busy machine the Java engines can miss their start-up deadline: try again, twice.
-  let stack: LocalStack | undefined;
-  for (let attempt = 1; stack === undefined; attempt++) {
-    try {
-      stack = await start();
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      note(
-        `${design}: the local stack did not start (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); again`,
-      );
-    }
-  }
+  // On a busy machine the Java engines can miss their start-up deadline: try again, twice, at once.
+  const attempts = 3;
+  let failures = 0;
+  const stack = await retry(start, {
+    attempts,
+    retryable: (error) => {
+      if (++failures < attempts)
+        note(
+          `${design}: the local stack did not start (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); again`,
+        );
+      return true;
+    },
+    delayMs: () => 0,
+  });
   const off = onExit(async () => {
     await stack.stop();
     logStream.end();
@@ -99,8 +102,6 @@ export const startBenchStack = async (
   };
   return stack;
 };
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it is true or `timeoutMs` passes; resolves with whether it became true. */
 export const waitFor = async (check: () => boolean, timeoutMs: number, intervalMs = 50): Promise<boolean> => {

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { sleep } from '../lambdas/shared/retry.js';
 
 /** A running engine: its endpoint and how to stop it. */
 export interface Engine {
@@ -15,8 +16,6 @@ export interface Engine {
   /** Stops the process and resolves once it has exited. */
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every engine process started and not exited yet, for the last-resort kill on exit. */
 const running = new Set<ChildProcess>();

@@ -13,11 +13,10 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { sleep } from '../lambdas/shared/retry.js';
 import { isThrottled, type LambdaService } from './lambda-service.js';
 import type { BufferedRecord, StreamReader } from './stream-reader.js';
 import type { MappingModel } from './template.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Converts SDK values to what Lambda's JSON event carries (binary attributes as base64). */
 const toEventJson = (value: unknown): unknown => {
@@ -59,6 +58,49 @@ export interface RunningMapping {
   stop(): Promise<void>;
 }
 
+/** Whether a mapping has been told to stop; its steps check it between calls. */
+interface StopFlag {
+  stopped: boolean;
+}
+
+/**
+ * Runs a mapping's poller: `step` (one poll and its invocations) again and again until the
+ * mapping stops, waiting a poll interval while the region is down. A step that fails (an engine
+ * call) is logged and the next waits five poll intervals, so a failing engine is not hammered.
+ */
+const runPoller = (
+  context: MappingContext,
+  mapping: MappingModel,
+  handler: string,
+  label: string,
+  flag: StopFlag,
+  step: () => Promise<void>,
+): RunningMapping => {
+  const loop = async (): Promise<void> => {
+    while (!flag.stopped) {
+      try {
+        if (context.paused()) await sleep(context.pollIntervalMs);
+        else await step();
+      } catch (error) {
+        if (flag.stopped) return;
+        context.log(
+          `[${context.region}] ${label} ${mapping.logicalId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        await sleep(context.pollIntervalMs * 5);
+      }
+    }
+  };
+  const done = loop();
+  return {
+    logicalId: mapping.logicalId,
+    handler,
+    stop: async () => {
+      flag.stopped = true;
+      await done;
+    },
+  };
+};
+
 /**
  * Plays a DynamoDB stream mapping: reads the region's stream and invokes the function batch by
  * batch, in order, retrying and bisecting failed batches; a batch that exhausts its retries (or
@@ -75,7 +117,7 @@ export const startStreamMapping = (
     throw new Error(`mapping ${mapping.logicalId}: function ${mapping.functionLogicalId} is not running`);
   const handler = fn.handler;
   const functionArn = `arn:aws:lambda:${context.region}:000000000000:function:${fn.functionName}`;
-  let stopped = false;
+  const flag: StopFlag = { stopped: false };
 
   const event = (records: BufferedRecord[]) => ({
     Records: records.map(({ record }) => ({
@@ -133,7 +175,7 @@ export const startStreamMapping = (
     let records = batch;
     let attempts = attemptsSoFar;
     let throttles = 0;
-    while (records.length > 0 && !stopped) {
+    while (records.length > 0 && !flag.stopped) {
       const maxAgeMs = mapping.maximumRecordAgeInSeconds * 1000;
       const fresh = records.findIndex((r) => Date.now() - r.observedAt <= maxAgeMs);
       const expired = fresh < 0 ? records : records.slice(0, fresh);
@@ -192,44 +234,21 @@ export const startStreamMapping = (
     }
   };
 
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      try {
-        if (context.paused()) {
-          await sleep(context.pollIntervalMs);
-          continue;
-        }
-        await reader.poll();
-        const pending = reader.pending;
-        const first = pending[0];
-        if (!first) {
-          await sleep(context.pollIntervalMs);
-          continue;
-        }
-        // A batch never spans shards, so its DLQ batch info names one shard.
-        let size = 0;
-        while (size < mapping.batchSize && pending[size]?.shardId === first.shardId) size++;
-        const batch = pending.slice(0, size);
-        await processBatch(batch, 0);
-        reader.commit(batch.length);
-      } catch (error) {
-        if (stopped) return;
-        context.log(
-          `[${context.region}] stream mapping ${mapping.logicalId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        await sleep(context.pollIntervalMs * 5);
-      }
+  return runPoller(context, mapping, handler, 'stream mapping', flag, async () => {
+    await reader.poll();
+    const pending = reader.pending;
+    const first = pending[0];
+    if (!first) {
+      await sleep(context.pollIntervalMs);
+      return;
     }
-  };
-  const done = loop();
-  return {
-    logicalId: mapping.logicalId,
-    handler,
-    stop: async () => {
-      stopped = true;
-      await done;
-    },
-  };
+    // A batch never spans shards, so its DLQ batch info names one shard.
+    let size = 0;
+    while (size < mapping.batchSize && pending[size]?.shardId === first.shardId) size++;
+    const batch = pending.slice(0, size);
+    await processBatch(batch, 0);
+    reader.commit(batch.length);
+  });
 };
 
 /**
@@ -247,7 +266,7 @@ export const startSqsMapping = (context: MappingContext, mapping: MappingModel):
   if (!queueUrl || !queueArn)
     throw new Error(`mapping ${mapping.logicalId}: queue ${queueLogicalId} is not running`);
   const handler = fn.handler;
-  let stopped = false;
+  const flag: StopFlag = { stopped: false };
 
   const toRecord = (message: Message) => ({
     messageId: message.MessageId,
@@ -274,71 +293,48 @@ export const startSqsMapping = (context: MappingContext, mapping: MappingModel):
     awsRegion: context.region,
   });
 
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      try {
-        if (context.paused()) {
-          await sleep(context.pollIntervalMs);
-          continue;
-        }
-        const received = await context.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: Math.min(10, mapping.batchSize),
-            WaitTimeSeconds: 1,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        const messages = received.Messages ?? [];
-        if (messages.length === 0 || stopped) continue;
-        let failed = new Set<string>();
-        try {
-          const result = (await context.lambda.invoke(handler, { Records: messages.map(toRecord) })) as {
-            batchItemFailures?: { itemIdentifier?: string }[];
-          } | null;
-          if (mapping.reportBatchItemFailures) {
-            failed = new Set((result?.batchItemFailures ?? []).map((f) => String(f.itemIdentifier)));
-          }
-        } catch (error) {
-          // A throttled batch (the function never ran) is left in the queue like a failed one: it
-          // comes back after the visibility timeout, and the receive counts towards the redrive
-          // policy as on AWS. Lambda itself retries a throttled batch with backoff within the
-          // visibility timeout ("Handling errors for an SQS event source in Lambda",
-          // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); here it
-          // waits for the timeout instead.
-          context.log(
-            isThrottled(error)
-              ? `[${context.region}] ${handler} throttled on ${messages.length} message(s); they return after the visibility timeout`
-              : `[${context.region}] ${handler} failed on ${messages.length} message(s): ${error instanceof Error ? error.message : String(error)}`,
-          );
-          failed = new Set(messages.map((m) => String(m.MessageId)));
-        }
-        const done = messages.filter((m) => !failed.has(String(m.MessageId)));
-        if (done.length > 0) {
-          await context.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: done.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
-            }),
-          );
-        }
-      } catch (error) {
-        if (stopped) return;
-        context.log(
-          `[${context.region}] SQS mapping ${mapping.logicalId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        await sleep(context.pollIntervalMs * 5);
+  return runPoller(context, mapping, handler, 'SQS mapping', flag, async () => {
+    const received = await context.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, mapping.batchSize),
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0 || flag.stopped) return;
+    let failed = new Set<string>();
+    try {
+      const result = (await context.lambda.invoke(handler, { Records: messages.map(toRecord) })) as {
+        batchItemFailures?: { itemIdentifier?: string }[];
+      } | null;
+      if (mapping.reportBatchItemFailures) {
+        failed = new Set((result?.batchItemFailures ?? []).map((f) => String(f.itemIdentifier)));
       }
+    } catch (error) {
+      // A throttled batch (the function never ran) is left in the queue like a failed one: it
+      // comes back after the visibility timeout, and the receive counts towards the redrive
+      // policy as on AWS. Lambda itself retries a throttled batch with backoff within the
+      // visibility timeout ("Handling errors for an SQS event source in Lambda",
+      // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); here it
+      // waits for the timeout instead.
+      context.log(
+        isThrottled(error)
+          ? `[${context.region}] ${handler} throttled on ${messages.length} message(s); they return after the visibility timeout`
+          : `[${context.region}] ${handler} failed on ${messages.length} message(s): ${error instanceof Error ? error.message : String(error)}`,
+      );
+      failed = new Set(messages.map((m) => String(m.MessageId)));
     }
-  };
-  const done = loop();
-  return {
-    logicalId: mapping.logicalId,
-    handler,
-    stop: async () => {
-      stopped = true;
-      await done;
-    },
-  };
+    const done = messages.filter((m) => !failed.has(String(m.MessageId)));
+    if (done.length > 0) {
+      await context.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+  });
 };

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import type { RegionsDocument } from './regions-document.js';
 
 /** A region as the global endpoint sees it. */
 export interface GlobalRegion {
@@ -221,8 +222,9 @@ export class GlobalEndpoint {
     return this.loadAssets();
   }
 
-  private regionsDocument() {
-    const primary = this.options.regions[0]?.name;
+  private regionsDocument(): RegionsDocument {
+    // The endpoint always has a region: route() reads the first one too.
+    const primary = (this.options.regions[0] as GlobalRegion).name;
     return {
       routing: this.options.routing,
       primary,

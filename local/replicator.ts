@@ -13,9 +13,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import { sleep } from '../lambdas/shared/retry.js';
 import type { BufferedRecord, StreamReader } from './stream-reader.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** JSON with sorted object keys, so equal images give equal strings. */
 const stable = (value: unknown): string => {

@@ -17,7 +17,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { signedRegion } from './faults.js';
+import { signedRegion } from './sigv4.js';
 
 /** One stored secret of one region. */
 export interface LocalSecret {

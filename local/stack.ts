@@ -4,50 +4,52 @@
  * Gateway and a local Lambda service run the CDK app's handlers with the template's routes,
  * mappings and environment; a replicator plays global-table replication and a global endpoint
  * plays the Route 53 record. Used by `npm start` (`local/cli.ts`) and the end-to-end tests.
+ *
+ * This file is the stack's API and its start order; the parts are built by `app-build.ts` (the
+ * synthesis and the bundles), `provision.ts` (tables, queues, secrets), `resolver.ts` (the
+ * template's intrinsics and the handlers' environment), `region.ts` (one region's Lambda service,
+ * gateway and mappings), `stack-controls.ts` (outages, faults, tokens) and `lifecycle.ts` (the
+ * stops, in reverse order).
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { bundleHandlers, startSpeculativeBundling, synthesizeModels } from './app-build.js';
+import { type CapacityCounts, CapacityMeter } from './capacity-meter.js';
+import { DynamoDbProxy } from './dynamodb-proxy.js';
+import { startDynamoDbLocal, startElasticMq } from './engines.js';
+import type { RunningMapping } from './event-sources.js';
 import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type BundledEntries, bundleEntries } from './bundle.js';
-import { type Engine, startDynamoDbLocal, startElasticMq } from './engines.js';
-import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
-import {
-  type CapacityCounts,
-  CapacityMeter,
-  DynamoDbProxy,
   FaultController,
   type FaultCounts,
   type FaultRequest,
   type FaultSettings,
-  faultRequestSchema,
-} from './faults.js';
-import { RegionGateway } from './gateway.js';
+} from './fault-controller.js';
+import type { RegionGateway } from './gateway.js';
 import { GlobalEndpoint } from './global-endpoint.js';
-import { type LocalResolver, resolveToString, UnresolvedIntrinsicError } from './intrinsics.js';
+import type { FaultHook, InvocationRecord, LambdaService } from './lambda-service.js';
+import { Lifecycle, stackLogging } from './lifecycle.js';
 import {
-  type FaultHook,
-  type InvocationRecord,
-  LambdaService,
-  type LocalFunction,
-} from './lambda-service.js';
+  createSecrets,
+  engineClients,
+  LOCAL_ACCOUNT_ID,
+  provisionRegions,
+  type RegionResources,
+} from './provision.js';
+import { assembleRegion, type LocalRegion } from './region.js';
 import { Replicator } from './replicator.js';
 import { LocalSecretsManager } from './secrets-manager.js';
+import { stackControls } from './stack-controls.js';
 import { StreamReader } from './stream-reader.js';
-import { type SynthesizedApp, synthesizeApp, synthesizeAppCached } from './synth.js';
-import { findSecrets, findTable, type RegionModel, readRegion, type TableModel } from './template.js';
-import { localJwtSecret, signLocalToken } from './token.js';
+import type { RegionModel } from './template.js';
+import { localJwtSecret } from './token.js';
 
-/** The local account id in every ARN. */
-export const LOCAL_ACCOUNT_ID = '000000000000';
+export { LOCAL_ACCOUNT_ID } from './provision.js';
+export type { LocalRegion } from './region.js';
+
 /** The default global endpoint port; regions follow it (4511, 4512, ...). */
 export const DEFAULT_GLOBAL_PORT = 4510;
 
@@ -109,21 +111,6 @@ export interface LocalStackOptions {
   progress?: (message: string) => void;
 }
 
-/** One region of a running stack. */
-export interface LocalRegion {
-  name: string;
-  primary: boolean;
-  port: number;
-  /** `ws://127.0.0.1:<port>/` */
-  endpoint: string;
-  /** `http://127.0.0.1:<port>/health` */
-  health: string;
-  /** The stage's callback URL (`@connections`). */
-  callbackUrl: string;
-  /** Local SQS URLs by the template's queue logical id. */
-  queues: Record<string, string>;
-}
-
 /** A running local stack. */
 export interface LocalStack {
   endpoints: {
@@ -177,8 +164,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
 /** A port the OS says is free right now. */
 export const freePort = (): Promise<number> =>
   new Promise((resolvePort, reject) => {
@@ -192,60 +177,6 @@ export const freePort = (): Promise<number> =>
   });
 
 const defaultRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-const createTable = async (client: DynamoDBClient, table: TableModel): Promise<string> => {
-  const used = new Set([
-    ...table.keySchema.map((k) => k.AttributeName),
-    ...table.globalSecondaryIndexes.flatMap((g) => g.KeySchema.map((k) => k.AttributeName)),
-  ]);
-  await client.send(
-    new CreateTableCommand({
-      TableName: table.name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: table.attributeDefinitions
-        .filter((a) => used.has(a.AttributeName))
-        .map((a) => ({ AttributeName: a.AttributeName, AttributeType: a.AttributeType as 'S' | 'N' | 'B' })),
-      KeySchema: table.keySchema.map((k) => ({
-        AttributeName: k.AttributeName,
-        KeyType: k.KeyType as 'HASH' | 'RANGE',
-      })),
-      ...(table.globalSecondaryIndexes.length > 0
-        ? {
-            GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((g) => ({
-              IndexName: g.IndexName,
-              KeySchema: g.KeySchema.map((k) => ({
-                AttributeName: k.AttributeName,
-                KeyType: k.KeyType as 'HASH' | 'RANGE',
-              })),
-              Projection: {
-                ProjectionType: (g.Projection.ProjectionType ?? 'ALL') as 'ALL' | 'KEYS_ONLY' | 'INCLUDE',
-                ...(g.Projection.NonKeyAttributes ? { NonKeyAttributes: g.Projection.NonKeyAttributes } : {}),
-              },
-            })),
-          }
-        : {}),
-      // Replication and the fan-out read the stream; global tables need NEW_AND_OLD_IMAGES.
-      StreamSpecification: {
-        StreamEnabled: true,
-        StreamViewType: (table.streamViewType ?? 'NEW_AND_OLD_IMAGES') as 'NEW_AND_OLD_IMAGES',
-      },
-    }),
-  );
-  if (table.ttlAttribute) {
-    await client
-      .send(
-        new UpdateTimeToLiveCommand({
-          TableName: table.name,
-          TimeToLiveSpecification: { Enabled: true, AttributeName: table.ttlAttribute },
-        }),
-      )
-      .catch(() => undefined);
-  }
-  const described = await client.send(new DescribeTableCommand({ TableName: table.name }));
-  const streamArn = described.Table?.LatestStreamArn;
-  if (!streamArn) throw new Error(`table ${table.name} has no stream`);
-  return streamArn;
-};
 
 /**
  * Starts the local stack and resolves once every part is ready.
@@ -261,41 +192,12 @@ const createTable = async (client: DynamoDBClient, table: TableModel): Promise<s
 export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
   const root = options.root ?? defaultRoot();
   const globalPort = options.globalPort ?? DEFAULT_GLOBAL_PORT;
-  const logDir = join(root, '.local', 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `local-stack-${globalPort}.log`);
-  const log =
-    options.log ??
-    ((line: string) => {
-      appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
-    });
-  const started = Date.now();
-  const report = options.progress ?? (() => undefined);
-  const progress = (message: string): void => {
-    report(message);
-    log(`[stack] +${Date.now() - started} ms: ${message}`);
-  };
+  const { log, progress } = stackLogging(root, globalPort, options.log, options.progress);
   const jwtSecret = options.jwtSecret ?? localJwtSecret();
   const runDir = join(root, '.local', 'run', String(globalPort));
+  const lifecycle = new Lifecycle(log, runDir);
 
-  const cleanups: (() => Promise<void>)[] = [];
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    log('[stack] stopping');
-    // Last started, first stopped: the gateways close connections while the handlers still run.
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: unknown) =>
-        log(`stop: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    }
-    // The bundles and the cloud assembly of this run are not needed any more.
-    rmSync(runDir, { recursive: true, force: true });
-    log('[stack] stopped');
-  };
-
-  try {
+  return lifecycle.start(async () => {
     const [dynamoDbPort, sqsPort] = await Promise.all([
       options.dynamoDbPort ?? freePort(),
       options.sqsPort ?? freePort(),
@@ -304,78 +206,17 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const dynamoDbStarting = startDynamoDbLocal(dynamoDbPort);
     const sqsStarting = startElasticMq(root, sqsPort);
     // Register the engines' stops as soon as they exist, even if another part fails.
-    const engines: Promise<Engine>[] = [dynamoDbStarting, sqsStarting];
-    for (const engine of engines) {
-      cleanups.push(async () => {
-        const running = await engine.catch(() => undefined);
-        await running?.stop();
-      });
-    }
-    // Bundling runs in esbuild's own process: start it on the handler entry files while the
-    // synthesis (synchronous, CPU-bound) runs here. The template stays the truth: an entry it
-    // declares outside this set is bundled after the synthesis.
-    const handlersDir = join(root, 'lambdas', 'handlers');
-    const speculativeEntries = existsSync(handlersDir)
-      ? readdirSync(handlersDir)
-          .filter((file) => file.endsWith('.ts'))
-          .map((file) => `lambdas/handlers/${file}`)
-      : [];
-    const speculative = bundleEntries(root, speculativeEntries, join(runDir, 'build')).catch(
-      (): BundledEntries => ({ entries: {} }),
-    );
-    const synthesize = options.synthCache === false ? synthesizeApp : synthesizeAppCached;
-    const synthesized: SynthesizedApp = await synthesize(
-      root,
-      options.context ?? {},
-      join(runDir, 'cdk.out'),
-    );
-    const regions = synthesized.regions;
+    lifecycle.stopWhenStarted(dynamoDbStarting);
+    lifecycle.stopWhenStarted(sqsStarting);
+    const speculative = startSpeculativeBundling(root, runDir);
+    const app = await synthesizeModels(root, options.context ?? {}, runDir, options.synthCache !== false);
+    const { synthesized, regions, models, table, consistency } = app;
     const regionPorts = options.regionPorts ?? regions.map((_, index) => globalPort + 1 + index);
     if (regionPorts.length < regions.length)
       throw new Error(`${regions.length} regions need ${regions.length} region ports`);
-    const models: Record<string, RegionModel> = {};
-    for (const { region, stackName, template } of synthesized.templates)
-      models[region] = readRegion(region, stackName, template);
-    // With reuseRetained the app creates no table or secret: it uses those an earlier deploy
-    // kept. Locally there is no earlier deploy, so the stack provisions them as that deploy would
-    // have, from the app synthesized without the setting.
-    const kept =
-      synthesized.reuseRetained === true
-        ? await synthesize(
-            root,
-            { ...(options.context ?? {}), reuseRetained: 'false' },
-            join(runDir, 'cdk.out.kept'),
-          )
-        : synthesized;
-    const table = findTable(kept.templates, synthesized.tableName);
-    const secretModels = findSecrets(kept.templates);
-
-    const entries: Record<string, string> = {};
-    for (const model of Object.values(models))
-      for (const fn of model.functions) entries[fn.handler] = fn.entry;
-    progress(`bundling ${Object.keys(entries).length} handlers`);
-    const bundled = await speculative;
-    const missing = Object.values(entries).filter((entry) => !bundled.entries[entry]);
-    const extra =
-      missing.length > 0 ? await bundleEntries(root, missing, join(runDir, 'build-extra')) : undefined;
-    const bundles = {
-      worker: bundled.worker ?? extra?.worker ?? '',
-      handlers: Object.fromEntries(
-        Object.entries(entries).map(([handler, entry]) => [
-          handler,
-          (bundled.entries[entry] ?? extra?.entries[entry]) as string,
-        ]),
-      ),
-    };
-    if (!bundles.worker) throw new Error('the local Lambda worker could not be bundled');
+    const bundles = await bundleHandlers(root, runDir, models, speculative, progress);
 
     const [dynamoDb, sqsEngine] = await Promise.all([dynamoDbStarting, sqsStarting]);
-    // Strong mode: the template's handlers run with CONSISTENCY=strong.
-    const consistency: 'eventual' | 'strong' = Object.values(models).some((model) =>
-      model.functions.some((fn) => fn.environment.CONSISTENCY === 'strong'),
-    )
-      ? 'strong'
-      : 'eventual';
     const primaryRegion = regions[0] as string;
     // The handlers reach DynamoDB through the fault proxy; the stack's own clients (replication,
     // stream readers, tests) go straight to DynamoDB Local. In strong mode the proxy routes every
@@ -391,284 +232,74 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       log,
     });
     await dynamoDbProxy.listen();
-    cleanups.push(() => dynamoDbProxy.close());
+    lifecycle.onStop(() => dynamoDbProxy.close());
     // The template's secrets, in their primary region and every replica region, each with its own
     // ARN. The value of a generated secret is the local signing key, so local tokens verify.
     const secretsManager = new LocalSecretsManager({ accountId: LOCAL_ACCOUNT_ID, log });
     await secretsManager.listen();
-    cleanups.push(() => secretsManager.close());
-    const secretArns: Record<string, Record<string, string>> = {};
-    for (const secret of secretModels) {
-      for (const region of [secret.region, ...secret.replicaRegions]) {
-        const created = secretsManager.create(region, secret.name, jwtSecret);
-        secretArns[region] = { ...secretArns[region], [secret.logicalId]: created.arn };
-      }
-    }
-    const ddbClients: Record<string, DynamoDBClient> = {};
-    const streamsClients: Record<string, DynamoDBStreamsClient> = {};
-    for (const region of regions) {
-      ddbClients[region] = new DynamoDBClient({
-        region,
-        endpoint: dynamoDb.endpoint,
-        credentials: localCredentials,
-      });
-      streamsClients[region] = new DynamoDBStreamsClient({
-        region,
-        endpoint: dynamoDb.endpoint,
-        credentials: localCredentials,
-      });
-    }
-    const sqs = new SQSClient({
-      region: regions[0] ?? 'us-east-1',
-      endpoint: sqsEngine.endpoint,
-      credentials: localCredentials,
-    });
-    cleanups.push(async () => {
-      for (const client of [...Object.values(ddbClients), ...Object.values(streamsClients), sqs])
-        client.destroy();
-    });
+    lifecycle.onStop(() => secretsManager.close());
+    const secretArns = createSecrets(secretsManager, app.secrets, jwtSecret);
+    const clients = engineClients(regions, dynamoDb.endpoint, sqsEngine.endpoint);
+    lifecycle.onStop(async () => clients.destroy());
 
     progress('creating the tables and queues');
-    const streamArns: Record<string, string> = {};
-    const queueUrls: Record<string, Record<string, string>> = {};
-    const queueArns: Record<string, Record<string, string>> = {};
-    await Promise.all(
-      regions.map(async (region) => {
-        streamArns[region] = await createTable(ddbClients[region] as DynamoDBClient, table);
-        const model = models[region] as RegionModel;
-        const urls: Record<string, string> = {};
-        const arns: Record<string, string> = {};
-        // Queue names carry the region, so the regions' queues stay apart in one ElasticMQ.
-        const localName = (name: string): string => `${region}-${name}`.slice(0, 80);
-        const ordered = [...model.queues].sort(
-          (a, b) => Number(Boolean(a.redrive)) - Number(Boolean(b.redrive)),
-        );
-        for (const queue of ordered) {
-          const attributes: Record<string, string> = {};
-          if (queue.visibilityTimeoutSeconds !== undefined)
-            attributes.VisibilityTimeout = String(queue.visibilityTimeoutSeconds);
-          if (queue.messageRetentionSeconds !== undefined)
-            attributes.MessageRetentionPeriod = String(queue.messageRetentionSeconds);
-          if (queue.fifo) attributes.FifoQueue = 'true';
-          if (queue.redrive) {
-            const dlqArn = arns[queue.redrive.deadLetterLogicalId];
-            if (dlqArn) {
-              attributes.RedrivePolicy = JSON.stringify({
-                deadLetterTargetArn: dlqArn,
-                maxReceiveCount: queue.redrive.maxReceiveCount,
-              });
-            }
-          }
-          const created = await sqs.send(
-            new CreateQueueCommand({ QueueName: localName(queue.name), Attributes: attributes }),
-          );
-          const url = created.QueueUrl as string;
-          const described = await sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-          );
-          urls[queue.logicalId] = url;
-          arns[queue.logicalId] =
-            described.Attributes?.QueueArn ??
-            `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${localName(queue.name)}`;
-        }
-        queueUrls[region] = urls;
-        queueArns[region] = arns;
-      }),
-    );
+    const resources = await provisionRegions(clients, regions, models, table, secretArns);
 
     progress('starting the handlers');
     const outages = new Set<string>();
     const lambdas: Record<string, LambdaService> = {};
     const gateways: Record<string, RegionGateway> = {};
     const localRegions: LocalRegion[] = [];
-    regions.forEach((region, index) => {
-      const model = models[region] as RegionModel;
-      const port = regionPorts[index] as number;
-      const apiId = `local${index + 1}`;
-      const stageName = model.api?.stageName ?? synthesized.stageName;
-      const callbackUrl = `http://127.0.0.1:${port}/${stageName}`;
-      const resolver: LocalResolver = {
-        ref: (id) => {
-          switch (id) {
-            case 'AWS::Region':
-              return region;
-            case 'AWS::AccountId':
-              return LOCAL_ACCOUNT_ID;
-            case 'AWS::Partition':
-              return 'aws';
-            case 'AWS::URLSuffix':
-              return 'amazonaws.com';
-            case 'AWS::StackName':
-              return model.stackName;
-            case 'AWS::NoValue':
-              return '';
-          }
-          const resource = model.resources[id];
-          if (!resource) return `local-${id}`; // a template parameter
-          switch (resource.Type) {
-            case 'AWS::SQS::Queue':
-              return queueUrls[region]?.[id];
-            case 'AWS::DynamoDB::GlobalTable':
-            case 'AWS::DynamoDB::Table':
-              return table.name;
-            case 'AWS::ApiGatewayV2::Api':
-              return resource.Properties?.ProtocolType === 'WEBSOCKET' ? apiId : `${apiId}-http`;
-            case 'AWS::ApiGatewayV2::Stage':
-              return typeof resource.Properties?.StageName === 'string'
-                ? resource.Properties.StageName
-                : stageName;
-            case 'AWS::Lambda::Function':
-              return `${model.stackName}-${id}`;
-            case 'AWS::SecretsManager::Secret':
-              return secretArns[region]?.[id];
-            default:
-              return `arn:aws:local:${region}:${LOCAL_ACCOUNT_ID}:${id}`;
-          }
-        },
-        getAtt: (id, attribute) => {
-          const resource = model.resources[id];
-          if (resource?.Type === 'AWS::SQS::Queue') {
-            if (attribute === 'Arn') return queueArns[region]?.[id];
-            if (attribute === 'QueueUrl') return queueUrls[region]?.[id];
-            if (attribute === 'QueueName') return queueArns[region]?.[id]?.split(':').pop();
-          }
-          if (resource?.Type === 'AWS::DynamoDB::GlobalTable' || resource?.Type === 'AWS::DynamoDB::Table') {
-            if (attribute === 'Arn')
-              return `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${table.name}`;
-            if (attribute === 'StreamArn') return streamArns[region];
-          }
-          if (resource?.Type === 'AWS::ApiGatewayV2::Api' && attribute === 'ApiEndpoint') {
-            return resource.Properties?.ProtocolType === 'WEBSOCKET'
-              ? `ws://127.0.0.1:${port}`
-              : `http://127.0.0.1:${port}`;
-          }
-          if (resource?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
-            return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${model.stackName}-${id}`;
-          }
-          return `arn:aws:local:${region}:${LOCAL_ACCOUNT_ID}:${id}/${attribute}`;
-        },
-      };
-      // The stage's callback URL as CloudFormation builds it, rewritten to the local gateway.
-      const awsCallback = new RegExp(
-        `^(?:https|wss)://${apiId}\\.execute-api\\.${region}\\.amazonaws\\.com/`,
-      );
-      const functions: LocalFunction[] = model.functions.map((fn) => {
-        const environment: Record<string, string> = {};
-        for (const [key, value] of Object.entries(fn.environment)) {
-          try {
-            environment[key] = resolveToString(value, resolver).replace(
-              awsCallback,
-              `http://127.0.0.1:${port}/`,
-            );
-          } catch (error) {
-            if (!(error instanceof UnresolvedIntrinsicError)) throw error;
-            log(`[${region}] ${fn.handler}: ${key}: ${error.message}`);
-          }
-        }
-        if (options.handlerLogLevel) environment.POWERTOOLS_LOG_LEVEL = options.handlerLogLevel;
-        Object.assign(environment, options.handlerEnvironment ?? {});
-        return {
-          handler: fn.handler,
-          logicalId: fn.logicalId,
-          functionName: `${model.stackName}-${fn.handler}`,
-          environment,
-          timeoutMs: fn.timeoutSeconds * 1000,
-          memoryMb: fn.memoryMb,
-          ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
-        };
-      });
-      const lambda = new LambdaService({
+    const assemblies = regions.map((region, index) => {
+      const assembly = assembleRegion({
         region,
-        functions,
-        baseEnvironment: {
-          PATH: process.env.PATH ?? '',
-          TZ: 'UTC',
-          AWS_REGION: region,
-          AWS_DEFAULT_REGION: region,
-          AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-          AWS_ENDPOINT_URL_DYNAMODB: dynamoDbProxy.endpoint,
-          AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoDb.endpoint,
-          AWS_ENDPOINT_URL_SQS: sqsEngine.endpoint,
-          AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-          ...(options.handlerLogLevel ? { POWERTOOLS_LOG_LEVEL: options.handlerLogLevel } : {}),
+        index,
+        model: models[region] as RegionModel,
+        port: regionPorts[index] as number,
+        defaultStageName: synthesized.stageName,
+        tableName: table.name,
+        resources: resources[region] as RegionResources,
+        bundles,
+        endpoints: {
+          dynamoDb: dynamoDbProxy.endpoint,
+          dynamoDbStreams: dynamoDb.endpoint,
+          sqs: sqsEngine.endpoint,
+          secretsManager: secretsManager.endpoint,
         },
-        workerFile: bundles.worker,
-        bundles: bundles.handlers,
+        settings: {
+          ...options,
+          retryDelayMs:
+            options.retryDelayMs ?? ((attempt: number) => Math.min(1_000, 100 * 2 ** (attempt - 1))),
+          pollIntervalMs: options.pollIntervalMs ?? 200,
+        },
+        faults,
+        sqs: clients.sqs,
+        streams: clients.streams[region] as DynamoDBStreamsClient,
+        inOutage: () => outages.has(region),
         log,
-        crash: (handler) => faults.crash(region, handler),
-        ...(options.lambdaConcurrency !== undefined ? { concurrencyLimit: options.lambdaConcurrency } : {}),
       });
-      lambdas[region] = lambda;
-      cleanups.push(() => lambda.stop());
-      if (model.api) {
-        gateways[region] = new RegionGateway({
-          region,
-          port,
-          apiId,
-          api: model.api,
-          lambda,
-          ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
-          ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
-          ...(options.integrationTimeoutMs !== undefined
-            ? { integrationTimeoutMs: options.integrationTimeoutMs }
-            : {}),
-          faults,
-          log,
-        });
-      }
-      localRegions.push({
-        name: region,
-        primary: index === 0,
-        port,
-        endpoint: `ws://127.0.0.1:${port}/`,
-        health: `http://127.0.0.1:${port}/health`,
-        callbackUrl,
-        queues: { ...(queueUrls[region] ?? {}) },
-      });
+      lambdas[region] = assembly.lambda;
+      lifecycle.onStop(() => assembly.lambda.stop());
+      if (assembly.gateway) gateways[region] = assembly.gateway;
+      localRegions.push(assembly.info);
+      return assembly;
     });
 
     progress('starting the gateways, event source mappings, replication and the global endpoint');
     const mappings: RunningMapping[] = [];
-    cleanups.push(async () => {
+    lifecycle.onStop(async () => {
       await Promise.all(mappings.map((m) => m.stop()));
     });
-    const pollIntervalMs = options.pollIntervalMs ?? 200;
-    for (const region of regions) {
-      const model = models[region] as RegionModel;
-      const context = {
-        region,
-        lambda: lambdas[region] as LambdaService,
-        sqs,
-        paused: () => outages.has(region),
-        queueUrl: (id: string) => queueUrls[region]?.[id],
-        queueArn: (id: string) => queueArns[region]?.[id],
-        log,
-        retryDelayMs:
-          options.retryDelayMs ?? ((attempt: number) => Math.min(1_000, 100 * 2 ** (attempt - 1))),
-        pollIntervalMs,
-      };
-      for (const mapping of model.mappings) {
-        if (mapping.source.kind === 'sqs') mappings.push(startSqsMapping(context, mapping));
-        else {
-          const reader = new StreamReader(
-            streamsClients[region] as DynamoDBStreamsClient,
-            streamArns[region] as string,
-          );
-          mappings.push(startStreamMapping(context, mapping, reader));
-        }
-      }
-    }
+    for (const assembly of assemblies) assembly.startMappings(mappings);
 
     const replicator = new Replicator({
       tableName: table.name,
       regions,
-      clients: ddbClients,
+      clients: clients.dynamoDb,
       readers: Object.fromEntries(
         regions.map((r) => [
           r,
-          new StreamReader(streamsClients[r] as DynamoDBStreamsClient, streamArns[r] as string),
+          new StreamReader(clients.streams[r] as DynamoDBStreamsClient, resources[r]?.streamArn as string),
         ]),
       ),
       isDown: (region) => outages.has(region),
@@ -678,46 +309,22 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       log,
     });
     replicator.start();
-    cleanups.push(() => replicator.stop());
+    lifecycle.onStop(() => replicator.stop());
 
     for (const gateway of Object.values(gateways)) {
       await gateway.listen();
-      cleanups.push(() => gateway.close());
+      lifecycle.onStop(() => gateway.close());
     }
 
-    const setOutage = async (region: string, outage: boolean): Promise<void> => {
-      if (!regions.includes(region)) throw new Error(`unknown region ${region}`);
-      if (outage) outages.add(region);
-      else outages.delete(region);
-      await gateways[region]?.setOutage(outage);
-      log(`[${region}] outage ${outage ? 'started' : 'ended'}`);
-    };
-    const injectFaults = async (
-      request: FaultRequest,
-    ): Promise<{ faults: FaultSettings; dropped: number }> => {
-      const { drop, ...standing } = faultRequestSchema.parse(request);
-      if (drop?.region !== undefined && !regions.includes(drop.region))
-        throw new Error(`unknown region ${drop.region}`);
-      faults.set(standing);
-      let dropped = 0;
-      if (drop) {
-        for (const [region, gateway] of Object.entries(gateways)) {
-          if (drop.region !== undefined && drop.region !== region) continue;
-          dropped += gateway.dropConnections((open) => faults.pick(open, drop));
-        }
-      }
-      log(`[faults] ${JSON.stringify(request)} (dropped ${dropped})`);
-      return { faults: faults.current(), dropped };
-    };
-    const clearFaults = (): void => {
-      faults.clear();
-      log('[faults] cleared');
-    };
-    const token = (user: string, expiresInSeconds?: number): Promise<string> =>
-      signLocalToken(user, {
-        secret: jwtSecret,
-        ...(expiresInSeconds !== undefined ? { expiresInSeconds } : {}),
-      });
+    const { setOutage, injectFaults, clearFaults, token, lambdaOf } = stackControls({
+      regions,
+      outages,
+      lambdas,
+      gateways,
+      faults,
+      jwtSecret,
+      log,
+    });
 
     const global = new GlobalEndpoint({
       port: globalPort,
@@ -735,25 +342,16 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           clear: clearFaults,
           current: () => ({ faults: faults.current(), counts: { ...faults.counts } }),
         },
-        redrive: (region, input) => {
-          const lambda = lambdas[region];
-          if (!lambda) throw new Error(`unknown region ${region}`);
-          return lambda.invoke('redrive', input);
-        },
+        redrive: (region, input) => lambdaOf(region).invoke('redrive', input),
       },
       root,
       log,
     });
     await global.listen();
-    cleanups.push(() => global.close());
+    lifecycle.onStop(() => global.close());
     void global.preloadAssets();
     progress('ready');
 
-    const lambdaOf = (region: string): LambdaService => {
-      const lambda = lambdas[region];
-      if (!lambda) throw new Error(`unknown region ${region}`);
-      return lambda;
-    };
     return {
       endpoints: {
         global: global.endpoint,
@@ -777,11 +375,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         };
       },
       dynamoDb: (region) => {
-        const client = ddbClients[region];
+        const client = clients.dynamoDb[region];
         if (!client) throw new Error(`unknown region ${region}`);
         return client;
       },
-      sqs: () => sqs,
+      sqs: () => clients.sqs,
       replicationIdle: () => replicator.idle(),
       replicationLagMs: (region) => replicator.lagInto(region),
       token,
@@ -791,10 +389,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       consumedCapacity: () => meter.snapshot(),
       resetConsumedCapacity: () => meter.reset(),
       consistency,
-      stop,
+      stop: lifecycle.stop,
     };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  });
 };

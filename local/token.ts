@@ -1,5 +1,5 @@
 /**
- * Local HS256 tokens: what the local stack's authorizer accepts (`PROTOCOL.md`, "Connecting").
+ * Local HS256 tokens: what the local stack's authorizer accepts (`docs/protocol.md`, "Connecting").
  */
 import { SignJWT } from 'jose';
 

@@ -244,8 +244,15 @@ describe('Local stack: region outage', () => {
       await alice2.next(isMessage(id));
     }
 
-    // No replication either way while the primary is down.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // No replication either way while the primary is down: the replicator has read writes on
+    // both sides (alice's $disconnect in the primary, the new messages in the secondary) and holds
+    // them, each link's oldest for a second and more, yet neither replica has the other's.
+    await eventually(
+      async () =>
+        !stack.replicationIdle() &&
+        stack.replicationLagMs(primary) >= 1_000 &&
+        stack.replicationLagMs(secondary) >= 1_000,
+    );
     expect(await storedIds(primary, 'outage-room')).toEqual(['o-0']);
     const staleInSecondary = await stack
       .dynamoDb(secondary)

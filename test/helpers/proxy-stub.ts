@@ -4,7 +4,7 @@
  */
 import { createServer, type RequestListener } from 'node:http';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDbProxy, type DynamoDbProxyOptions } from '../../local/faults.js';
+import { DynamoDbProxy, type DynamoDbProxyOptions } from '../../local/dynamodb-proxy.js';
 
 /** A running proxy over a stub; `stop` closes the proxy, then the stub. */
 export interface ProxyOverStub {

@@ -1,7 +1,8 @@
 /** The DynamoDB proxy's capacity meter (the benchmarks' cost model), through the real SDK client. */
 import { GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityMeter, FaultController } from '../../../local/faults.js';
+import { CapacityMeter } from '../../../local/capacity-meter.js';
+import { FaultController } from '../../../local/fault-controller.js';
 import { type ProxyOverStub, startProxyOverStub } from '../../helpers/proxy-stub.js';
 
 describe('DynamoDbProxy: capacity meter', () => {
