@@ -2,7 +2,29 @@
  * The README's configuration table, generated from the settings table (`lib/settings.ts`), and
  * how to find it in the README (between two HTML comments).
  */
-import { settingsTable } from './settings.js';
+import { allowedText } from './setting-values.js';
+import { SETTING_KEYS, SETTINGS, type SettingSpec } from './settings.js';
+
+/** The README's configuration table (Markdown), generated from {@link SETTINGS}. */
+export const settingsTable = (): string => {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = SETTING_KEYS.map((key) => {
+    const spec: SettingSpec = SETTINGS[key];
+    const shown =
+      spec.kind === 'custom'
+        ? spec.shownDefault
+        : 'default' in spec && spec.default !== undefined
+          ? String(spec.default)
+          : undefined;
+    const environment = spec.env === undefined ? '' : `\`${spec.env.name}\``;
+    return `| \`${key}\` | ${shown === undefined ? 'none' : `\`${shown}\``} | ${cell(allowedText(spec))} | ${environment} | ${cell(spec.doc)} |`;
+  });
+  return [
+    '| key | default | allowed | handler variable | what it does |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+};
 
 /** The comment before the generated table. */
 export const SETTINGS_BEGIN =

@@ -7,14 +7,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSetting } from '../../lambdas/shared/env.js';
 import { ConfigError, environmentOf, parseConfig } from '../../lib/config.js';
-import {
-  SETTING_KEYS,
-  SETTINGS,
-  type SettingKey,
-  type SettingSpec,
-  settingsTable,
-} from '../../lib/settings.js';
-import { readmeSettingsCells, tableCells } from '../../lib/settings-doc.js';
+import { SETTING_KEYS, SETTINGS, type SettingKey, type SettingSpec } from '../../lib/settings.js';
+import { readmeSettingsCells, settingsTable, tableCells } from '../../lib/settings-doc.js';
 import { CDK_JSON_CONTEXT, CONFIGURATIONS, synth, templateOf } from './synth.js';
 
 const saved = { ...process.env };
