@@ -13,14 +13,13 @@
  * throws raw into API Gateway (the route middlewares answer failures with `error` frames).
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { replyTo, type SendFrame } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { keys, type MemberItem, type MessageItem, toMessageFrame } from '../shared/repository.js';
 import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import { type MessageItem, putMessage, scanRoomConnections, toMessageFrame } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** What one baseline send did (for tests and the benchmarks). */
@@ -42,32 +41,6 @@ const clockSeq = (now: number): number => {
   const candidate = (now % 1_000_000_000) * 1_000;
   lastSeq = candidate > lastSeq ? candidate : lastSeq + 1;
   return lastSeq;
-};
-
-/** Scans the whole table for the room's connections in `region`, following every page. */
-export const scanRoomConnections = async (
-  deps: Pick<HandlerDeps, 'db'>,
-  room: string,
-  region: string,
-): Promise<{ connectionIds: string[]; scanned: number }> => {
-  const connectionIds: string[] = [];
-  let scanned = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.client.send(
-      new ScanCommand({
-        TableName: deps.db.table,
-        FilterExpression: 'begins_with(sk, :member) AND #room = :room',
-        ExpressionAttributeNames: { '#room': 'room' },
-        ExpressionAttributeValues: { ':member': `MEMBER#${region}#`, ':room': room },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    scanned += page.ScannedCount ?? 0;
-    for (const item of (page.Items ?? []) as MemberItem[]) connectionIds.push(item.connectionId);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return { connectionIds, scanned };
 };
 
 /** Stores, acks and broadcasts one message, scan-and-broadcast style. */
@@ -92,16 +65,7 @@ export const baselineSend = async (
     ts,
     region: deps.region,
   };
-  await deps.db.client.send(
-    new PutCommand({
-      TableName: deps.db.table,
-      Item: {
-        ...keys.message(room, deps.region, seq),
-        ...message,
-        ttl: Math.floor(ts / 1000) + deps.config.retentionDays * 86_400,
-      },
-    }),
-  );
+  await putMessage(deps.db, message, deps.config.retentionDays);
   await reply(
     deps,
     caller.connectionId,
@@ -115,7 +79,7 @@ export const baselineSend = async (
     }),
   );
   count(MetricName.MessagesAccepted);
-  const { connectionIds, scanned } = await scanRoomConnections(deps, room, deps.region);
+  const { connectionIds, scanned } = await scanRoomConnections(deps.db, room, deps.region);
   const data = JSON.stringify(toMessageFrame(message));
   const results = await Promise.all(
     connectionIds.map((connectionId) =>

@@ -8,11 +8,10 @@ import middy from '@middy/core';
 import { connectionGone } from '../shared/delivery.js';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
-import { registerUserConnection } from '../shared/limits.js';
 import { logger } from '../shared/logger.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { putConnection } from '../shared/repository.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { putConnection, registerUserConnection } from '../shared/store/index.js';
 import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
 
 /** Stores the connection of a `$connect` event. */

@@ -8,9 +8,9 @@ import middy from '@middy/core';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { logger } from '../shared/logger.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { removeConnection } from '../shared/repository.js';
 import { announcePresence } from '../shared/rooms.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { removeConnection } from '../shared/store/index.js';
 import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
 
 /** Cleans up after a closed connection. */

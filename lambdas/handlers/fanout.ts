@@ -9,7 +9,8 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
 import { baseMiddlewares } from '../shared/route.js';
-import { processStreamRecord, type StreamRecordLike } from '../shared/stream.js';
+import type { StreamRecordLike } from '../shared/store/index.js';
+import { processStreamRecord } from '../shared/stream.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 

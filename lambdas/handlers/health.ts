@@ -7,8 +7,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { dynamo } from '../shared/clients.js';
 import { optionalEnv } from '../shared/env.js';
 import { checkHealth } from '../shared/health.js';
-import type { Db } from '../shared/repository.js';
 import { baseMiddlewares } from '../shared/route.js';
+import type { Db } from '../shared/store/index.js';
 
 /** Answers a health request for a table (or none, when unconfigured). */
 export const health = async (

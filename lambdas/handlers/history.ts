@@ -7,9 +7,9 @@
 import { HISTORY_LIMIT_DEFAULT, type HistoryFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
-import { historyPage, toMessageFrame } from '../shared/repository.js';
 import { requireMember, requireRoomAccess } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import { historyPage, toMessageFrame } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a history request. */

@@ -13,19 +13,19 @@ import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { ForbiddenError } from '../shared/errors.js';
-import { roomCount } from '../shared/limits.js';
 import { liveMembers } from '../shared/liveness.js';
+import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { defineRoute } from '../shared/route.js';
 import {
   addMembership,
   isMember,
   listMembers,
   messagesAfter,
   presenceOf,
+  roomCount,
   roomCursor,
   toMessageFrame,
-} from '../shared/repository.js';
-import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { defineRoute } from '../shared/route.js';
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Joins a room. */

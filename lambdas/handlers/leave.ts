@@ -5,9 +5,9 @@
 import { type LeaveFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
-import { isMember, removeMembership } from '../shared/repository.js';
 import { announcePresence, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import { isMember, removeMembership } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Leaves a room. */

@@ -7,8 +7,8 @@ import { type PingFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
 import { logger } from '../shared/logger.js';
-import { touchConnection } from '../shared/repository.js';
 import { defineRoute } from '../shared/route.js';
+import { touchConnection } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a ping. */

@@ -3,9 +3,9 @@ import { type PresenceFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
 import { liveMembers } from '../shared/liveness.js';
-import { listMembers, presenceOf } from '../shared/repository.js';
 import { requireMember, requireRoomAccess } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import { listMembers, presenceOf } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a presence request. */

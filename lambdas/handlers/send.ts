@@ -10,17 +10,16 @@ import { deliverToRoom, reply } from '../shared/delivery.js';
 import type { HandlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { RateLimitedError } from '../shared/errors.js';
-import { takeSendToken } from '../shared/limits.js';
 import { count, MetricName } from '../shared/metrics.js';
+import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { defineRoute } from '../shared/route.js';
 import {
   listMembers,
   type SendOutcome,
-  storeMessageEventual,
-  storeMessageStrong,
+  storeMessage,
+  takeSendToken,
   toMessageFrame,
-} from '../shared/repository.js';
-import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { defineRoute } from '../shared/route.js';
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
@@ -37,11 +36,10 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
     );
   }
   const from = await resolveUser(deps, caller);
-  const store = deps.config.consistency === 'strong' ? storeMessageStrong : storeMessageEventual;
-  const outcome = await store(
+  const outcome = await storeMessage(
     deps.db,
     { room, id, from, body: frame.body, region: deps.region },
-    { retentionDays: deps.config.retentionDays, now: deps.now },
+    { consistency: deps.config.consistency, retentionDays: deps.config.retentionDays, now: deps.now },
   );
   await reply(
     deps,

@@ -22,8 +22,8 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
-import { type Db, removeConnection } from './repository.js';
 import { sleep as defaultSleep, fullJitter } from './retry.js';
+import { type Db, removeConnection } from './store/index.js';
 
 /**
  * The body of one SQS delivery-queue message: a frame and the connections (all in the region of

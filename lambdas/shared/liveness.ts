@@ -12,7 +12,7 @@
 import { connectionGone, removeGone } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { DEFAULT_PRESENCE_TIMEOUT_SECONDS } from './env.js';
-import { lastSeenOf, type MemberItem } from './repository.js';
+import { lastSeenOf, type MemberItem } from './store/index.js';
 
 /** `@connections` checks in flight at once for stale members of this region. */
 const CHECK_CONCURRENCY = 10;

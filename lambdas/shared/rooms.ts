@@ -8,7 +8,7 @@ import { deliverToRoom } from './delivery.js';
 import type { HandlerDeps } from './deps.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 import { roomAllowed } from './limits.js';
-import { getConnection, isMember, listMembers } from './repository.js';
+import { getConnection, isMember, listMembers } from './store/index.js';
 import type { Caller } from './websocket.js';
 
 /**

@@ -10,7 +10,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { readStreamBatch } from '../../lambdas/shared/redrive.js';
-import type { StreamRecordLike } from '../../lambdas/shared/stream.js';
+import type { StreamRecordLike } from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { localDeps, useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';

@@ -10,7 +10,7 @@ import { send } from '../../lambdas/handlers/send.js';
 import { deliver } from '../../lambdas/shared/delivery.js';
 import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { ForbiddenError } from '../../lambdas/shared/errors.js';
-import { putConnection, roomCursor, storeMessageEventual } from '../../lambdas/shared/repository.js';
+import { putConnection, roomCursor, storeMessageEventual } from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { localDeps } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';

@@ -10,7 +10,7 @@ import {
   type NewMessage,
   storeMessageEventual,
   storeMessageStrong,
-} from '../../lambdas/shared/repository.js';
+} from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { localDeps } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';

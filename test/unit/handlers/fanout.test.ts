@@ -8,7 +8,8 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fanout } from '../../../lambdas/handlers/fanout.js';
-import { processStreamRecord, unmarshallImage } from '../../../lambdas/shared/stream.js';
+import { unmarshallImage } from '../../../lambdas/shared/store/index.js';
+import { processStreamRecord } from '../../../lambdas/shared/stream.js';
 import { marshallImage, streamEvent, streamRecord } from '../../helpers/events.js';
 import { postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 

@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { health } from '../../../lambdas/handlers/health.js';
-import { HEALTH_KEY } from '../../../lambdas/shared/health.js';
+import { keys } from '../../../lambdas/shared/store/index.js';
 import { unitDeps } from '../../helpers/unit-deps.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
@@ -24,7 +24,7 @@ describe('Handler: health', () => {
     expect(JSON.parse(String(result.body))).toEqual({ status: 'ok', region: 'us-east-1' });
     expect(ddbMock.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'parley',
-      Key: HEALTH_KEY,
+      Key: keys.health,
     });
   });
 

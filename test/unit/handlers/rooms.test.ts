@@ -23,7 +23,7 @@ import { leave } from '../../../lambdas/handlers/leave.js';
 import { ping } from '../../../lambdas/handlers/ping.js';
 import { presence } from '../../../lambdas/handlers/presence.js';
 import { ForbiddenError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
-import { CONNECTION_TTL_SECONDS, keys } from '../../../lambdas/shared/repository.js';
+import { CONNECTION_TTL_SECONDS, keys } from '../../../lambdas/shared/store/index.js';
 import { connectEvent, disconnectEvent, routeEvent } from '../../helpers/events.js';
 import { NOW, postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 

@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { send } from '../../../lambdas/handlers/send.js';
 import { ForbiddenError } from '../../../lambdas/shared/errors.js';
-import { keys } from '../../../lambdas/shared/repository.js';
+import { keys } from '../../../lambdas/shared/store/index.js';
 import { NOW, postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);

@@ -8,13 +8,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  parseRoomsClaim,
-  registerUserConnection,
-  roomAllowed,
-  sendSchedule,
-  takeSendToken,
-} from '../../../lambdas/shared/limits.js';
+import { parseRoomsClaim, roomAllowed } from '../../../lambdas/shared/limits.js';
+import { registerUserConnection, sendSchedule, takeSendToken } from '../../../lambdas/shared/store/index.js';
 import { callerOf } from '../../../lambdas/shared/websocket.js';
 import { routeEvent } from '../../helpers/events.js';
 import { NOW, unitDeps } from '../../helpers/unit-deps.js';

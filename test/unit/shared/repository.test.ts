@@ -18,7 +18,7 @@ import {
   storeMessageEventual,
   storeMessageStrong,
   toMessageFrame,
-} from '../../../lambdas/shared/repository.js';
+} from '../../../lambdas/shared/store/index.js';
 import { NOW, unitDeps } from '../../helpers/unit-deps.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);

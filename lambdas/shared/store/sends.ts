@@ -1,0 +1,337 @@
+/**
+ * The send algorithm in DynamoDB: each message is stored once per `(room, id)` (the idempotency
+ * claim `ID#<id>`) under the next gap-free seq of its origin (the counter `SEQ#<origin>`). Eventual
+ * mode does it in one transaction; strong mode, which has no transactions, with ordered
+ * conditional writes. See `docs/data-model.md`.
+ *
+ * @example
+ * ```ts
+ * const outcome = await storeMessage(db, message, { consistency: 'eventual', retentionDays: 30 });
+ * if (!outcome.duplicate) await deliver(outcome.message);
+ * ```
+ */
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ContentionError } from '../errors.js';
+import { sleep as defaultSleep, fullJitter, retry, type Sleep } from '../retry.js';
+import { type Db, isConditionFailure } from './db.js';
+import { GLOBAL_ORIGIN, keys, type MessageItem, partitions, retainedUntil } from './keys.js';
+import { messageRange } from './messages.js';
+import type { NewMessage, SendOutcome, StoreMessageOptions } from './types.js';
+
+/** Knobs of the send algorithm; tests pass a fake clock and sleep. */
+export interface SendOptions {
+  /** Message and claim retention. */
+  retentionDays: number;
+  /** Clock, ms since the epoch. */
+  now?: () => number;
+  /** Sleep between retries. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Bound on counter races before giving up with `rate_limited`. */
+  maxAttempts?: number;
+}
+
+/** Reads the claim of `(room, id)`. */
+export const getClaim = async (
+  db: Db,
+  room: string,
+  id: string,
+): Promise<{ origin?: string; seq?: number; ts?: number; from?: string; claimedAt?: number } | undefined> => {
+  const result = await db.client.send(
+    new GetCommand({ TableName: db.table, Key: keys.claim(room, id), ConsistentRead: true }),
+  );
+  return result.Item as { origin?: string; seq?: number; ts?: number; from?: string } | undefined;
+};
+
+const readCounter = async (db: Db, room: string, origin: string): Promise<number> => {
+  const result = await db.client.send(
+    new GetCommand({ TableName: db.table, Key: keys.counter(room, origin), ConsistentRead: true }),
+  );
+  return result.Item === undefined ? 0 : Number(result.Item.seq);
+};
+
+const messageItem = (message: NewMessage, origin: string, seq: number, ts: number, ttl: number) => ({
+  ...keys.message(message.room, origin, seq),
+  room: message.room,
+  id: message.id,
+  origin,
+  seq,
+  from: message.from,
+  body: JSON.stringify(message.body),
+  ts,
+  region: message.region,
+  gpk: partitions.room(message.room),
+  gsk: keys.timeSortKey(ts, origin, seq),
+  ttl,
+});
+
+const asMessage = (item: ReturnType<typeof messageItem>): MessageItem => ({
+  room: item.room,
+  id: item.id,
+  origin: item.origin,
+  seq: item.seq,
+  from: item.from,
+  body: item.body,
+  ts: item.ts,
+  region: item.region,
+});
+
+const cancellationCodes = (error: unknown): (string | undefined)[] | undefined => {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code);
+};
+
+/**
+ * Eventual mode: claim `(room, id)`, advance `SEQ#<region>` from `n` to `n + 1` and store
+ * `MSG#<region>#<n+1>` in one `TransactWriteItems`, so a crash can never leave a gap or a
+ * half-written message. A lost counter race re-reads the counter and retries with jitter; a taken
+ * claim answers the first ack.
+ *
+ * @throws ContentionError after `maxAttempts` lost races (the client retries with the same id).
+ */
+export const storeMessageEventual = async (
+  db: Db,
+  message: NewMessage,
+  options: SendOptions,
+): Promise<SendOutcome> => {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const maxAttempts = options.maxAttempts ?? 64;
+  const origin = message.region;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const current = await readCounter(db, message.room, origin);
+    const seq = current + 1;
+    const ts = now();
+    const ttl = retainedUntil(ts, options.retentionDays);
+    const item = messageItem(message, origin, seq, ts, ttl);
+    try {
+      await db.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: db.table,
+                Item: { ...keys.claim(message.room, message.id), origin, seq, ts, from: message.from, ttl },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: db.table,
+                Key: keys.counter(message.room, origin),
+                UpdateExpression: 'SET seq = :next',
+                ConditionExpression: current === 0 ? 'attribute_not_exists(pk)' : 'seq = :current',
+                ExpressionAttributeValues:
+                  current === 0 ? { ':next': seq } : { ':next': seq, ':current': current },
+              },
+            },
+            { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return { duplicate: false, ack: { origin, seq, ts }, message: asMessage(item) };
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes === undefined) throw error;
+      if (codes[0] === 'ConditionalCheckFailed') {
+        const claim = await getClaim(db, message.room, message.id);
+        if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
+          return {
+            duplicate: true,
+            ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) },
+          };
+        }
+      }
+      // Another send took this seq, or the transaction collided with one: read again and retry.
+      await sleep(fullJitter(Math.min(attempt, 6), 5, 100));
+    }
+  }
+  throw new ContentionError(`room ${message.room} is busy; retry the send with the same id`);
+};
+
+/** Runs a strong-mode write, retrying `ReplicatedWriteConflictException` with backoff. */
+const withConflictRetry = <T>(run: () => Promise<T>, wait: Sleep): Promise<T> =>
+  retry(run, {
+    attempts: 8,
+    retryable: (error) => error instanceof Error && error.name === 'ReplicatedWriteConflictException',
+    delayMs: (attempt) => fullJitter(attempt, 20, 1_000),
+    sleep: wait,
+  });
+
+/** How long a claim without a seq is treated as a send still in flight. */
+export const CLAIM_GRACE_MS = 3_000;
+/** How many of the newest slots a retry searches for its own id. */
+const OWN_SLOT_SEARCH = 25;
+
+/**
+ * Strong mode (multi-Region strong consistency has no transactions): ordered conditional writes.
+ * 1. claim `(room, id)`; 2. read `SEQ#global`; 3. put `MSG#global#<n+1>` if absent, else the next
+ * slot; 4. raise the counter if lower; 5. record the seq on the claim. A claim found without a seq
+ * belongs to a send in flight (wait for it) or to one that crashed (look for its message in the
+ * newest slots, else take a slot now).
+ *
+ * @throws ContentionError when no slot could be taken within the bound.
+ */
+export const storeMessageStrong = async (
+  db: Db,
+  message: NewMessage,
+  options: SendOptions,
+): Promise<SendOutcome> => {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const maxAttempts = options.maxAttempts ?? 64;
+  const origin = GLOBAL_ORIGIN;
+  const claimKey = keys.claim(message.room, message.id);
+  const claimedAt = now();
+  const claimTtl = retainedUntil(claimedAt, options.retentionDays);
+
+  try {
+    await withConflictRetry(
+      () =>
+        db.client.send(
+          new PutCommand({
+            TableName: db.table,
+            Item: { ...claimKey, from: message.from, claimedAt, ttl: claimTtl },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      sleep,
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const earlier = await resolveExistingClaim(db, message, { now, sleep });
+    if (earlier !== undefined) return earlier;
+  }
+
+  const recordOnClaim = (seq: number, ts: number) =>
+    withConflictRetry(
+      () =>
+        db.client.send(
+          new UpdateCommand({
+            TableName: db.table,
+            Key: claimKey,
+            UpdateExpression: 'SET origin = :origin, seq = :seq, ts = :ts',
+            ExpressionAttributeValues: { ':origin': origin, ':seq': seq, ':ts': ts },
+          }),
+        ),
+      sleep,
+    );
+
+  let slot = (await readCounter(db, message.room, origin)) + 1;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const ts = now();
+    const item = messageItem(message, origin, slot, ts, retainedUntil(ts, options.retentionDays));
+    try {
+      await withConflictRetry(
+        () =>
+          db.client.send(
+            new PutCommand({
+              TableName: db.table,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          ),
+        sleep,
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      slot += 1; // taken by a concurrent send: the next slot keeps the sequence gap-free
+      continue;
+    }
+    try {
+      await withConflictRetry(
+        () =>
+          db.client.send(
+            new UpdateCommand({
+              TableName: db.table,
+              Key: keys.counter(message.room, origin),
+              UpdateExpression: 'SET seq = :seq',
+              ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
+              ExpressionAttributeValues: { ':seq': slot },
+            }),
+          ),
+        sleep,
+      );
+    } catch (error) {
+      // A later slot already raised the counter past ours: nothing to do.
+      if (!isConditionFailure(error)) throw error;
+    }
+    await recordOnClaim(slot, ts);
+    return { duplicate: false, ack: { origin, seq: slot, ts }, message: asMessage(item) };
+  }
+  throw new ContentionError(`room ${message.room} is busy; retry the send with the same id`);
+};
+
+/**
+ * A strong-mode claim already exists. Returns the ack (duplicate) when it has a seq, the found
+ * message (to deliver) when an interrupted send stored it, or `undefined` to take a new slot.
+ */
+const resolveExistingClaim = async (
+  db: Db,
+  message: NewMessage,
+  clock: { now: () => number; sleep: (ms: number) => Promise<void> },
+): Promise<SendOutcome | undefined> => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const claim = await getClaim(db, message.room, message.id);
+    if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
+      return { duplicate: true, ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) } };
+    }
+    const age = clock.now() - Number(claim?.claimedAt ?? 0);
+    const own = await findOwnSlot(db, message);
+    if (own !== undefined && claim !== undefined && age < CLAIM_GRACE_MS) {
+      // The first send is still in flight and will deliver its message: answer its ack only.
+      return { duplicate: true, ack: { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) } };
+    }
+    if (own !== undefined) {
+      // The first send stored its message and stopped: finish its claim and deliver it now.
+      await db.client.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: keys.claim(message.room, message.id),
+          UpdateExpression: 'SET origin = :origin, seq = :seq, ts = :ts',
+          ExpressionAttributeValues: { ':origin': own.origin, ':seq': own.seq, ':ts': own.ts },
+        }),
+      );
+      return {
+        duplicate: false,
+        ack: { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) },
+        message: own,
+      };
+    }
+    if (claim === undefined || age >= CLAIM_GRACE_MS) return undefined;
+    await clock.sleep(Math.min(50 * 2 ** attempt, 400));
+  }
+  return undefined;
+};
+
+const findOwnSlot = async (db: Db, message: NewMessage): Promise<MessageItem | undefined> => {
+  const result = await db.client.send(
+    new QueryCommand({
+      TableName: db.table,
+      ...messageRange(message.room, GLOBAL_ORIGIN, 0),
+      ScanIndexForward: false,
+      Limit: OWN_SLOT_SEARCH,
+      ConsistentRead: true,
+    }),
+  );
+  return (result.Items as MessageItem[] | undefined)?.find((item) => item.id === message.id);
+};
+
+/**
+ * Stores a message by the table's consistency mode: {@link storeMessageStrong} or
+ * {@link storeMessageEventual}.
+ */
+export const storeMessage = (
+  db: Db,
+  message: NewMessage,
+  options: StoreMessageOptions & SendOptions,
+): Promise<SendOutcome> =>
+  options.consistency === 'strong'
+    ? storeMessageStrong(db, message, options)
+    : storeMessageEventual(db, message, options);
