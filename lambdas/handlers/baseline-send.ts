@@ -15,11 +15,19 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { replyTo, type SendFrame } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
 import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
-import { type MessageItem, putMessage, scanRoomConnections, toMessageFrame } from '../shared/store/index.js';
+import {
+  type BaselineStore,
+  getConnection,
+  type MessageItem,
+  putMessage,
+  removeConnection,
+  scanRoomConnections,
+  toMessageFrame,
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** What one baseline send did (for tests and the benchmarks). */
@@ -45,7 +53,7 @@ const clockSeq = (now: number): number => {
 
 /** Stores, acks and broadcasts one message, scan-and-broadcast style. */
 export const baselineSend = async (
-  deps: HandlerDeps,
+  deps: HandlerDeps<RouteStore<'getConnection'> & BaselineStore>,
   caller: Caller,
   frame: SendFrame,
 ): Promise<BaselineOutcome> => {
@@ -65,7 +73,7 @@ export const baselineSend = async (
     ts,
     region: deps.region,
   };
-  await putMessage(deps.db, message, deps.config.retentionDays);
+  await deps.store.putMessage(message, deps.config.retentionDays);
   await reply(
     deps,
     caller.connectionId,
@@ -79,7 +87,7 @@ export const baselineSend = async (
     }),
   );
   count(MetricName.MessagesAccepted);
-  const { connectionIds, scanned } = await scanRoomConnections(deps.db, room, deps.region);
+  const { connectionIds, scanned } = await deps.store.scanRoomConnections(room, deps.region);
   const data = JSON.stringify(toMessageFrame(message));
   const results = await Promise.all(
     connectionIds.map((connectionId) =>
@@ -96,4 +104,9 @@ export const baselineSend = async (
 };
 
 /** The `send` route of the baseline design. */
-export const handler = defineRoute('send', baselineSend);
+export const handler = defineRoute('send', baselineSend, {
+  getConnection,
+  scanRoomConnections,
+  putMessage,
+  removeConnection,
+});

@@ -6,18 +6,22 @@
  */
 import { HISTORY_LIMIT_DEFAULT, type HistoryFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { requireMember, requireRoomAccess } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
-import { historyPage, toMessageFrame } from '../shared/store/index.js';
+import { historyPage, isMember, removeConnection, toMessageFrame } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a history request. */
-export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryFrame): Promise<void> => {
+export const history = async (
+  deps: HandlerDeps<RouteStore<'isMember' | 'historyPage'>>,
+  caller: Caller,
+  frame: HistoryFrame,
+): Promise<void> => {
   const { room } = frame;
   requireRoomAccess(caller, room);
   await requireMember(deps, room, caller.connectionId);
-  const items = await historyPage(deps.db, room, {
+  const items = await deps.store.historyPage(room, {
     limit: frame.limit ?? HISTORY_LIMIT_DEFAULT,
     before: frame.before,
   });
@@ -33,4 +37,4 @@ export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryF
 };
 
 /** The `history` route. */
-export const handler = defineRoute('history', history);
+export const handler = defineRoute('history', history, { isMember, historyPage, removeConnection });

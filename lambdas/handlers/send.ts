@@ -7,14 +7,17 @@
  */
 import { replyTo, type SendFrame } from '../../protocol/index.js';
 import { deliverToRoom, reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { RateLimitedError } from '../shared/errors.js';
 import { count, MetricName } from '../shared/metrics.js';
 import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
 import {
+  getConnection,
+  isMember,
   listMembers,
+  removeConnection,
   type SendOutcome,
   storeMessage,
   takeSendToken,
@@ -22,22 +25,28 @@ import {
 } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
+/** The store methods `send` calls. */
+type SendStore = RouteStore<'isMember' | 'takeSendToken' | 'getConnection' | 'storeMessage' | 'listMembers'>;
+
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
-export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame): Promise<SendOutcome> => {
+export const send = async (
+  deps: HandlerDeps<SendStore>,
+  caller: Caller,
+  frame: SendFrame,
+): Promise<SendOutcome> => {
   const { room, id } = frame;
   requireRoomAccess(caller, room);
   await requireMember(deps, room, caller.connectionId);
   // Checked after the membership so a refused send spends no token.
   const limits = limitsOf(deps.config);
-  if (!(await takeSendToken(deps.db, caller.connectionId, limits, deps.now()))) {
+  if (!(await deps.store.takeSendToken(caller.connectionId, limits, deps.now()))) {
     count(MetricName.SendsRateLimited);
     throw new RateLimitedError(
       `at most ${limits.sendRatePerSecond} sends per second (bursts of ${limits.sendBurst}); retry later`,
     );
   }
   const from = await resolveUser(deps, caller);
-  const outcome = await storeMessage(
-    deps.db,
+  const outcome = await deps.store.storeMessage(
     { room, id, from, body: frame.body, region: deps.region },
     { consistency: deps.config.consistency, retentionDays: deps.config.retentionDays, now: deps.now },
   );
@@ -56,7 +65,7 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
     return outcome;
   }
   count(MetricName.MessagesAccepted);
-  const members = await listMembers(deps.db, room, deps.region);
+  const members = await deps.store.listMembers(room, deps.region);
   await deliverToRoom(
     deps,
     toMessageFrame(outcome.message),
@@ -67,4 +76,11 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
 };
 
 /** The `send` route. */
-export const handler = defineRoute('send', send);
+export const handler = defineRoute('send', send, {
+  isMember,
+  takeSendToken,
+  getConnection,
+  storeMessage,
+  listMembers,
+  removeConnection,
+});

@@ -23,7 +23,7 @@ import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
 import { sleep as defaultSleep, fullJitter } from './retry.js';
-import { type Db, removeConnection } from './store/index.js';
+import type { Store } from './store/index.js';
 
 /**
  * The body of one SQS delivery-queue message: a frame and the connections (all in the region of
@@ -36,10 +36,16 @@ export interface DeliveryJob {
   connectionIds: string[];
 }
 
-/** What delivery needs: the `@connections` client, the table (for 410 cleanup), the queue. */
-export interface DeliveryDeps {
+/** What delivery needs of the store: a connection `@connections` reports gone (410) is removed. */
+export type DeliveryStore = Pick<Store, 'removeConnection'>;
+
+/**
+ * What delivery needs: the `@connections` client, the store (for 410 cleanup), the queue. `S`
+ * is the store's methods: handlers that do more than deliver carry more of them here.
+ */
+export interface DeliveryDeps<S = DeliveryStore> {
   connections: ApiGatewayManagementApiClient;
-  db: Db;
+  store: S;
   /** This region: the region of every connection delivered to. */
   region: string;
   sqs?: SQSClient | undefined;
@@ -155,11 +161,11 @@ const forEachLimited = async <T>(items: readonly T[], limit: number, work: (item
 
 /** Removes a connection that `@connections` reported gone; a failed cleanup is only logged. */
 export const removeGone = async (
-  deps: Pick<DeliveryDeps, 'db' | 'region'>,
+  deps: Pick<DeliveryDeps, 'store' | 'region'>,
   connectionId: string,
 ): Promise<void> => {
   try {
-    await removeConnection(deps.db, connectionId, deps.region);
+    await deps.store.removeConnection(connectionId, deps.region);
   } catch (error) {
     logger.warn('could not remove a gone connection', { connectionId, error: error as Error });
   }

@@ -2,7 +2,7 @@
  * The regional health check behind `GET /health` (what Route 53 polls): the region is healthy
  * when its replica answers the store's probe (a strongly consistent read of a fixed key).
  */
-import { type Db, probe } from './store/index.js';
+import type { StoreOf } from './store/index.js';
 
 /** The health answer, as the HTTP body. */
 export type HealthStatus =
@@ -10,10 +10,13 @@ export type HealthStatus =
   | { status: 'unavailable'; region: string; reason: string };
 
 /** Checks this region's replica; never throws. */
-export const checkHealth = async (db: Db | undefined, region: string): Promise<HealthStatus> => {
-  if (db === undefined) return { status: 'unavailable', region, reason: 'TABLE_NAME is not configured' };
+export const checkHealth = async (
+  store: StoreOf<'probe'> | undefined,
+  region: string,
+): Promise<HealthStatus> => {
+  if (store === undefined) return { status: 'unavailable', region, reason: 'TABLE_NAME is not configured' };
   try {
-    await probe(db);
+    await store.probe();
     return { status: 'ok', region };
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -5,10 +5,10 @@
 
 import type { PresenceReplyFrame } from '../../protocol/index.js';
 import { deliverToRoom } from './delivery.js';
-import type { HandlerDeps } from './deps.js';
+import type { HandlerDeps, RouteStore } from './deps.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 import { roomAllowed } from './limits.js';
-import { getConnection, isMember, listMembers } from './store/index.js';
+import type { StoreOf } from './store/index.js';
 import type { Caller } from './websocket.js';
 
 /**
@@ -17,9 +17,12 @@ import type { Caller } from './websocket.js';
  *
  * @throws UnauthorizedError when neither knows the connection.
  */
-export const resolveUser = async (deps: HandlerDeps, caller: Caller): Promise<string> => {
+export const resolveUser = async (
+  deps: { store: StoreOf<'getConnection'> },
+  caller: Caller,
+): Promise<string> => {
   if (caller.user !== undefined) return caller.user;
-  const connection = await getConnection(deps.db, caller.connectionId);
+  const connection = await deps.store.getConnection(caller.connectionId);
   if (connection === undefined) throw new UnauthorizedError('unknown connection; reconnect');
   return connection.user;
 };
@@ -38,8 +41,12 @@ export const requireRoomAccess = (caller: Caller, room: string): void => {
  *
  * @throws ForbiddenError when the connection is not a member.
  */
-export const requireMember = async (deps: HandlerDeps, room: string, connectionId: string): Promise<void> => {
-  if (!(await isMember(deps.db, room, connectionId))) {
+export const requireMember = async (
+  deps: { store: StoreOf<'isMember'> },
+  room: string,
+  connectionId: string,
+): Promise<void> => {
+  if (!(await deps.store.isMember(room, connectionId))) {
     throw new ForbiddenError(`join room ${room} first`);
   }
 };
@@ -49,11 +56,11 @@ export const requireMember = async (deps: HandlerDeps, room: string, connectionI
  * Presence is best effort: failures are counted and queued like any delivery, never thrown.
  */
 export const announcePresence = async (
-  deps: HandlerDeps,
+  deps: HandlerDeps<RouteStore<'listMembers'>>,
   change: { room: string; event: 'join' | 'leave'; user: string; region: string },
   exceptConnectionId?: string,
 ): Promise<void> => {
-  const members = await listMembers(deps.db, change.room, deps.region);
+  const members = await deps.store.listMembers(change.room, deps.region);
   const targets = members.map((member) => member.connectionId).filter((id) => id !== exceptConnectionId);
   if (targets.length === 0) return;
   const frame: PresenceReplyFrame = { type: 'presence', ...change };

@@ -7,10 +7,13 @@
 
 import type { PresenceReplyFrame } from '../../protocol/index.js';
 import { deliverToRoom } from './delivery.js';
-import type { HandlerDeps } from './deps.js';
+import type { HandlerDeps, RouteStore } from './deps.js';
 import { logger } from './logger.js';
 import { TimingName, timing } from './metrics.js';
-import { listMembers, readChange, type StreamRecordLike, toMessageFrame } from './store/index.js';
+import { readChange, type StreamRecordLike, toMessageFrame } from './store/index.js';
+
+/** The store methods the fan-out calls. */
+export type FanoutStore = RouteStore<'listMembers'>;
 
 /** What the fan-out did with one record (for logs and tests). */
 export type FanoutAction = 'message' | 'presence-join' | 'presence-leave' | 'ignored';
@@ -24,7 +27,7 @@ export type FanoutAction = 'message' | 'presence-join' | 'presence-leave' | 'ign
  *   mapping retries the record (and bisects the batch).
  */
 export const processStreamRecord = async (
-  deps: HandlerDeps,
+  deps: HandlerDeps<FanoutStore>,
   record: StreamRecordLike,
 ): Promise<FanoutAction> => {
   const change = readChange(record);
@@ -40,7 +43,7 @@ export const processStreamRecord = async (
     frame = { type: 'presence', room, event: change.event, user: change.user, region };
   }
 
-  const members = await listMembers(deps.db, room, deps.region);
+  const members = await deps.store.listMembers(room, deps.region);
   const report = await deliverToRoom(
     deps,
     frame,

@@ -12,6 +12,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { documentClient } from '../../lambdas/shared/clients.js';
 import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import type { RuntimeConfig } from '../../lambdas/shared/env.js';
+import { type Db, dynamoStore } from '../../lambdas/shared/store/index.js';
 
 /** The fixed clock of unit tests. */
 export const NOW = 1_700_000_000_000;
@@ -19,6 +20,12 @@ export const NOW = 1_700_000_000_000;
 export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/parley-delivery';
 
 const credentials = { accessKeyId: 'unit', secretAccessKey: 'unit' };
+
+/** The table `parley` through a fresh document client (the mocks intercept every instance). */
+export const unitDb = (region = 'us-east-1'): Db => ({
+  client: documentClient(new DynamoDBClient({ region, credentials })),
+  table: 'parley',
+});
 
 /** Builds handler deps around fresh clients (the mocks intercept every instance of a class). */
 export const unitDeps = (
@@ -37,7 +44,7 @@ export const unitDeps = (
       deliveryQueueUrl: QUEUE_URL,
       ...config,
     },
-    db: { client: documentClient(new DynamoDBClient({ region, credentials })), table: 'parley' },
+    store: dynamoStore(unitDb(region)),
     region,
     connections: new ApiGatewayManagementApiClient({
       region,

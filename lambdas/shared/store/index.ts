@@ -40,6 +40,7 @@ export {
   queryPages,
   updateIf,
 } from './db.js';
+export { dynamoStore } from './dynamodb.js';
 export { probe } from './health.js';
 export {
   CONNECTION_TTL_SECONDS,

@@ -17,7 +17,7 @@ describe('Handler: health', () => {
     ddbMock.on(GetCommand).resolves({});
 
     // Act
-    const result = await health(unitDeps().db, 'us-east-1');
+    const result = await health(unitDeps().store, 'us-east-1');
 
     // Assess
     expect(result.statusCode).toBe(200);
@@ -35,7 +35,7 @@ describe('Handler: health', () => {
       .rejects(Object.assign(new Error('endpoint unreachable'), { name: 'InternalServerError' }));
 
     // Act
-    const result = await health(unitDeps().db, 'eu-west-1');
+    const result = await health(unitDeps().store, 'eu-west-1');
 
     // Assess
     expect(result.statusCode).toBe(503);

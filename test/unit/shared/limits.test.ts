@@ -12,7 +12,7 @@ import { parseRoomsClaim, roomAllowed } from '../../../lambdas/shared/limits.js'
 import { registerUserConnection, sendSchedule, takeSendToken } from '../../../lambdas/shared/store/index.js';
 import { callerOf } from '../../../lambdas/shared/websocket.js';
 import { routeEvent } from '../../helpers/events.js';
-import { NOW, unitDeps } from '../../helpers/unit-deps.js';
+import { NOW, unitDb, unitDeps } from '../../helpers/unit-deps.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const limits = { sendRatePerSecond: 2, sendBurst: 4 };
@@ -37,7 +37,7 @@ describe('Shared: limits', () => {
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const taken = await takeSendToken(unitDeps().db, 'c', limits, NOW);
+    const taken = await takeSendToken(unitDb(), 'c', limits, NOW);
 
     // Assess
     expect(taken).toBe(true);
@@ -58,7 +58,7 @@ describe('Shared: limits', () => {
     ddbMock.on(UpdateCommand).rejectsOnce(conditionFailed).resolves({});
 
     // Act
-    const taken = await takeSendToken(unitDeps().db, 'c', limits, NOW);
+    const taken = await takeSendToken(unitDb(), 'c', limits, NOW);
 
     // Assess
     expect(taken).toBe(true);
@@ -78,7 +78,7 @@ describe('Shared: limits', () => {
     ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c' } });
 
     // Act + Assess
-    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(false);
+    expect(await takeSendToken(unitDb(), 'c', limits, NOW)).toBe(false);
     expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(2);
   });
 
@@ -88,7 +88,7 @@ describe('Shared: limits', () => {
     ddbMock.on(GetCommand).resolves({});
 
     // Act + Assess
-    expect(await takeSendToken(unitDeps().db, 'c', limits, NOW)).toBe(true);
+    expect(await takeSendToken(unitDb(), 'c', limits, NOW)).toBe(true);
   });
 
   it('takeSendToken lets an error other than a failed condition through', async () => {
@@ -96,7 +96,7 @@ describe('Shared: limits', () => {
     ddbMock.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
 
     // Act + Assess
-    await expect(takeSendToken(unitDeps().db, 'c', limits, NOW)).rejects.toThrow('slow down');
+    await expect(takeSendToken(unitDb(), 'c', limits, NOW)).rejects.toThrow('slow down');
   });
 
   it("registerUserConnection frees the slots of this region's connections API Gateway no longer knows", async () => {
@@ -118,7 +118,7 @@ describe('Shared: limits', () => {
     };
 
     // Act
-    const allowed = await registerUserConnection(unitDeps().db, {
+    const allowed = await registerUserConnection(unitDb(), {
       user: 'u',
       connectionId: 'c',
       region: 'us-east-1',
@@ -145,7 +145,7 @@ describe('Shared: limits', () => {
     ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a', region: 'us-east-1' }] });
 
     // Act
-    const allowed = await registerUserConnection(unitDeps().db, {
+    const allowed = await registerUserConnection(unitDb(), {
       user: 'u',
       connectionId: 'c',
       region: 'us-east-1',
@@ -165,14 +165,14 @@ describe('Shared: limits', () => {
     ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a' }, { sk: 'CONN#b' }] });
 
     // Act
-    const refused = await registerUserConnection(unitDeps().db, {
+    const refused = await registerUserConnection(unitDb(), {
       user: 'u',
       connectionId: 'c',
       region: 'us-east-1',
       now: NOW,
       max: 2,
     });
-    const allowed = await registerUserConnection(unitDeps().db, {
+    const allowed = await registerUserConnection(unitDb(), {
       user: 'u',
       connectionId: 'c',
       region: 'us-east-1',

@@ -19,7 +19,7 @@ import {
   storeMessageStrong,
   toMessageFrame,
 } from '../../../lambdas/shared/store/index.js';
-import { NOW, unitDeps } from '../../helpers/unit-deps.js';
+import { NOW, unitDb, unitDeps } from '../../helpers/unit-deps.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 
@@ -102,7 +102,7 @@ describe('Shared: repository keys and shapes', () => {
     });
 
     // Act
-    const page = await historyPage(unitDeps().db, 'r', { limit: 2, before: 1_700_000_000_500 });
+    const page = await historyPage(unitDb(), 'r', { limit: 2, before: 1_700_000_000_500 });
 
     // Assess
     expect(page.map((item) => item.id)).toEqual(['older', 'newer']);
@@ -123,7 +123,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome).toMatchObject({ duplicate: false, ack: { origin: 'us-east-1', seq: 5, ts: NOW } });
@@ -149,7 +149,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(1);
@@ -166,7 +166,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None', 'None'));
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome).toEqual({ duplicate: true, ack: { origin: 'eu-west-1', seq: 3, ts: 77 } });
@@ -185,7 +185,7 @@ describe('Shared: repository eventual send', () => {
       .resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(3);
@@ -199,7 +199,7 @@ describe('Shared: repository eventual send', () => {
 
     // Act + Assess
     await expect(
-      storeMessageEventual(unitDeps().db, message, { ...options, maxAttempts: 4 }),
+      storeMessageEventual(unitDb(), message, { ...options, maxAttempts: 4 }),
     ).rejects.toBeInstanceOf(ContentionError);
     expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(4);
   });
@@ -210,7 +210,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).rejects(new Error('network'));
 
     // Act + Assess
-    await expect(storeMessageEventual(unitDeps().db, message, options)).rejects.toThrow('network');
+    await expect(storeMessageEventual(unitDb(), message, options)).rejects.toThrow('network');
   });
 });
 
@@ -228,7 +228,7 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome).toMatchObject({ duplicate: false, ack: { origin: 'global', seq: 8, ts: NOW } });
@@ -255,7 +255,7 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(2);
@@ -268,7 +268,7 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(GetCommand).resolves({ Item: { origin: 'global', seq: 12, ts: 99 } });
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome).toEqual({ duplicate: true, ack: { origin: 'global', seq: 12, ts: 99 } });
