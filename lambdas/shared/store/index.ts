@@ -62,6 +62,7 @@ export {
   removeMembership,
   roomCount,
 } from './memberships.js';
+export { createMemoryStore } from './memory.js';
 export {
   highestSeq,
   historyPage,
