@@ -22,7 +22,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
-import { sleep as defaultSleep, fullJitter } from './retry.js';
+import { fullJitter, retry } from './retry.js';
 import type { Store } from './store/index.js';
 
 /**
@@ -120,23 +120,34 @@ export const postWithRetry = async (
   connectionId: string,
   frame: ServerFrame,
 ): Promise<PostResult> => {
-  const maxAttempts = deps.maxAttempts ?? 5;
-  const sleep = deps.sleep ?? defaultSleep;
   const data = JSON.stringify(frame);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await deps.connections.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-      return 'delivered';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      if (!isThrottle(error)) {
-        logger.warn('post to connection failed', { connectionId, error: error as Error });
-        return 'failed';
-      }
-      count(MetricName.DeliveryThrottles);
-      if (attempt + 1 >= maxAttempts) return 'throttled';
-      await sleep(fullJitter(attempt, deps.baseDelayMs ?? 50, deps.maxDelayMs ?? 2_000, deps.random));
-    }
+  const throttled = (error: unknown) => !isGone(error) && isThrottle(error);
+  try {
+    await retry(
+      async () => {
+        try {
+          await deps.connections.send(
+            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+          );
+        } catch (error) {
+          if (throttled(error)) count(MetricName.DeliveryThrottles);
+          throw error;
+        }
+      },
+      {
+        attempts: deps.maxAttempts ?? 5,
+        retryable: throttled,
+        delayMs: (attempt) =>
+          fullJitter(attempt, deps.baseDelayMs ?? 50, deps.maxDelayMs ?? 2_000, deps.random),
+        sleep: deps.sleep,
+      },
+    );
+    return 'delivered';
+  } catch (error) {
+    if (isGone(error)) return 'gone';
+    if (isThrottle(error)) return 'throttled';
+    logger.warn('post to connection failed', { connectionId, error: error as Error });
+    return 'failed';
   }
 };
 

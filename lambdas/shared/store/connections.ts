@@ -10,7 +10,7 @@
  * ```
  */
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { sleep as defaultSleep, fullJitter, type Sleep } from '../retry.js';
+import { fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { admitUserConnection } from './admission.js';
 import { collect, type Db, queryAll, updateIf } from './db.js';
 import {
@@ -64,7 +64,7 @@ export const touchConnection = (db: Db, connectionId: string, now: number): Prom
 
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_MAX = 100;
-/** Rounds of retrying the keys DynamoDB left unprocessed before giving up on them. */
+/** Rounds of reading the keys DynamoDB leaves unprocessed, the first included, before giving up on them. */
 const BATCH_GET_ROUNDS = 5;
 
 /**
@@ -75,7 +75,7 @@ const BATCH_GET_ROUNDS = 5;
 export const lastSeenOf = async (
   db: Db,
   connectionIds: readonly string[],
-  sleep: Sleep = defaultSleep,
+  sleep?: Sleep,
 ): Promise<Map<string, number | undefined>> => {
   const seen = new Map<string, number | undefined>();
   const unique = [...new Set(connectionIds)];
@@ -83,23 +83,33 @@ export const lastSeenOf = async (
     let pending: Record<string, unknown>[] = unique
       .slice(start, start + BATCH_GET_MAX)
       .map((id) => keys.connection(id));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round === BATCH_GET_ROUNDS) {
-        for (const key of pending) seen.set(connectionIdOf(String(key.pk)), undefined);
-        break;
-      }
-      if (round > 0) await sleep(fullJitter(round, 50, 1_000));
-      const result = await db.client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [db.table]: { Keys: pending, ProjectionExpression: 'pk, lastSeen, connectedAt' },
-          },
-        }),
+    try {
+      await retry(
+        async () => {
+          const result = await db.client.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [db.table]: { Keys: pending, ProjectionExpression: 'pk, lastSeen, connectedAt' },
+              },
+            }),
+          );
+          for (const item of result.Responses?.[db.table] ?? []) {
+            seen.set(connectionIdOf(String(item.pk)), Number(item.lastSeen ?? item.connectedAt ?? 0));
+          }
+          pending = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as Record<string, unknown>[];
+          if (pending.length > 0) throw new RetryLater(`${pending.length} key(s) left unprocessed`);
+        },
+        {
+          attempts: BATCH_GET_ROUNDS,
+          retryable: isRetryLater,
+          // The first retry is round 1 of the backoff.
+          delayMs: (attempt) => fullJitter(attempt + 1, 50, 1_000),
+          sleep,
+        },
       );
-      for (const item of result.Responses?.[db.table] ?? []) {
-        seen.set(connectionIdOf(String(item.pk)), Number(item.lastSeen ?? item.connectedAt ?? 0));
-      }
-      pending = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as Record<string, unknown>[];
+    } catch (error) {
+      if (!isRetryLater(error)) throw error;
+      for (const key of pending) seen.set(connectionIdOf(String(key.pk)), undefined);
     }
   }
   return seen;

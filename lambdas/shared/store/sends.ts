@@ -18,7 +18,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../errors.js';
-import { sleep as defaultSleep, fullJitter, retry, type Sleep } from '../retry.js';
+import { exponential, fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { type Db, isConditionFailure } from './db.js';
 import { GLOBAL_ORIGIN, keys, type MessageItem, partitions, retainedUntil } from './keys.js';
 import { messageRange } from './messages.js';
@@ -101,10 +101,8 @@ export const storeMessageEventual = async (
   options: SendOptions,
 ): Promise<SendOutcome> => {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const maxAttempts = options.maxAttempts ?? 64;
   const origin = message.region;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+  const attempt = async (): Promise<SendOutcome> => {
     const current = await readCounter(db, message.room, origin);
     const seq = current + 1;
     const ts = now();
@@ -149,14 +147,28 @@ export const storeMessageEventual = async (
         }
       }
       // Another send took this seq, or the transaction collided with one: read again and retry.
-      await sleep(fullJitter(Math.min(attempt, 6), 5, 100));
+      throw new RetryLater(`another send took seq ${seq}`);
     }
+  };
+  try {
+    return await retry(attempt, {
+      attempts: options.maxAttempts ?? 64,
+      retryable: isRetryLater,
+      delayMs: (lost) => fullJitter(Math.min(lost, 6), 5, 100),
+      sleep: options.sleep,
+    });
+  } catch (error) {
+    if (isRetryLater(error)) throw busy(message);
+    throw error;
   }
-  throw new ContentionError(`room ${message.room} is busy; retry the send with the same id`);
 };
 
+/** The answer to a send that stayed in contention past its bound (the client retries). */
+const busy = (message: NewMessage): ContentionError =>
+  new ContentionError(`room ${message.room} is busy; retry the send with the same id`);
+
 /** Runs a strong-mode write, retrying `ReplicatedWriteConflictException` with backoff. */
-const withConflictRetry = <T>(run: () => Promise<T>, wait: Sleep): Promise<T> =>
+const withConflictRetry = <T>(run: () => Promise<T>, wait: Sleep | undefined): Promise<T> =>
   retry(run, {
     attempts: 8,
     retryable: (error) => error instanceof Error && error.name === 'ReplicatedWriteConflictException',
@@ -184,7 +196,7 @@ export const storeMessageStrong = async (
   options: SendOptions,
 ): Promise<SendOutcome> => {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep;
   const maxAttempts = options.maxAttempts ?? 64;
   const origin = GLOBAL_ORIGIN;
   const claimKey = keys.claim(message.room, message.id);
@@ -265,7 +277,7 @@ export const storeMessageStrong = async (
     await recordOnClaim(slot, ts);
     return { duplicate: false, ack: { origin, seq: slot, ts }, message: asMessage(item) };
   }
-  throw new ContentionError(`room ${message.room} is busy; retry the send with the same id`);
+  throw busy(message);
 };
 
 /**
@@ -275,9 +287,9 @@ export const storeMessageStrong = async (
 const resolveExistingClaim = async (
   db: Db,
   message: NewMessage,
-  clock: { now: () => number; sleep: (ms: number) => Promise<void> },
+  clock: { now: () => number; sleep: Sleep | undefined },
 ): Promise<SendOutcome | undefined> => {
-  for (let attempt = 0; attempt < 20; attempt++) {
+  const attempt = async (): Promise<SendOutcome | undefined> => {
     const claim = await getClaim(db, message.room, message.id);
     if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
       return { duplicate: true, ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) } };
@@ -305,9 +317,20 @@ const resolveExistingClaim = async (
       };
     }
     if (claim === undefined || age >= CLAIM_GRACE_MS) return undefined;
-    await clock.sleep(Math.min(50 * 2 ** attempt, 400));
+    throw new RetryLater('the first send of this id is still in flight');
+  };
+  try {
+    return await retry(attempt, {
+      attempts: 20,
+      retryable: isRetryLater,
+      delayMs: (waited) => exponential(waited, 50, 400),
+      sleep: clock.sleep,
+    });
+  } catch (error) {
+    // Still in flight after the bound: take a slot of its own.
+    if (isRetryLater(error)) return undefined;
+    throw error;
   }
-  return undefined;
 };
 
 const findOwnSlot = async (db: Db, message: NewMessage): Promise<MessageItem | undefined> => {
