@@ -13,11 +13,10 @@
  * throws raw into API Gateway (the route middlewares answer failures with `error` frames).
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { replyTo, type SendFrame } from '../../protocol/index.js';
-import { reply } from '../shared/delivery.js';
+import type { SendFrame } from '../../protocol/index.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { replyAck, requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
 import {
   type BaselineStore,
@@ -26,6 +25,7 @@ import {
   putMessage,
   removeConnection,
   scanRoomConnections,
+  storedMessage,
   toMessageFrame,
 } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
@@ -63,29 +63,14 @@ export const baselineSend = async (
   const from = await resolveUser(deps, caller);
   const ts = deps.now();
   const seq = clockSeq(ts);
-  const message: MessageItem = {
-    room,
-    id,
-    origin: deps.region,
+  const message = storedMessage(
+    { room, id, from, body: frame.body, region: deps.region },
+    deps.region,
     seq,
-    from,
-    body: JSON.stringify(frame.body),
     ts,
-    region: deps.region,
-  };
-  await deps.store.putMessage(message, deps.config.retentionDays);
-  await reply(
-    deps,
-    caller.connectionId,
-    replyTo(frame, {
-      type: 'ack',
-      room,
-      id,
-      origin: deps.region,
-      seq,
-      ts,
-    }),
   );
+  await deps.store.putMessage(message, deps.config.retentionDays);
+  await replyAck(deps, caller, frame, { origin: deps.region, seq, ts });
   count(MetricName.MessagesAccepted);
   const { connectionIds, scanned } = await deps.store.scanRoomConnections(room, deps.region);
   const data = JSON.stringify(toMessageFrame(message));

@@ -7,7 +7,7 @@
 import { HISTORY_LIMIT_DEFAULT, type HistoryFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
-import { requireMember, requireRoomAccess } from '../shared/rooms.js';
+import { requireJoined } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
 import { historyPage, isMember, removeConnection, toMessageFrame } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
@@ -19,8 +19,7 @@ export const history = async (
   frame: HistoryFrame,
 ): Promise<void> => {
   const { room } = frame;
-  requireRoomAccess(caller, room);
-  await requireMember(deps, room, caller.connectionId);
+  await requireJoined(deps, caller, room);
   const items = await deps.store.historyPage(room, {
     limit: frame.limit ?? HISTORY_LIMIT_DEFAULT,
     before: frame.before,

@@ -3,7 +3,7 @@ import { type PresenceFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { liveMembers } from '../shared/liveness.js';
-import { requireMember, requireRoomAccess } from '../shared/rooms.js';
+import { requireJoined } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
 import { isMember, lastSeenOf, listMembers, presenceOf, removeConnection } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
@@ -15,8 +15,7 @@ export const presence = async (
   frame: PresenceFrame,
 ): Promise<void> => {
   const { room } = frame;
-  requireRoomAccess(caller, room);
-  await requireMember(deps, room, caller.connectionId);
+  await requireJoined(deps, caller, room);
   const members = await deps.store.listMembers(room);
   await reply(
     deps,

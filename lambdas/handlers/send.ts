@@ -5,13 +5,13 @@
  * deliver it from their replica's stream. A repeated id gets the first ack and nothing is
  * delivered again.
  */
-import { replyTo, type SendFrame } from '../../protocol/index.js';
-import { deliverToRoom, reply } from '../shared/delivery.js';
+import type { SendFrame } from '../../protocol/index.js';
+import { deliverToRoom } from '../shared/delivery.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { RateLimitedError } from '../shared/errors.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { replyAck, requireJoined, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
 import {
   getConnection,
@@ -35,8 +35,7 @@ export const send = async (
   frame: SendFrame,
 ): Promise<SendOutcome> => {
   const { room, id } = frame;
-  requireRoomAccess(caller, room);
-  await requireMember(deps, room, caller.connectionId);
+  await requireJoined(deps, caller, room);
   // Checked after the membership so a refused send spends no token.
   const limits = limitsOf(deps.config);
   if (!(await deps.store.takeSendToken(caller.connectionId, limits, deps.now()))) {
@@ -50,16 +49,8 @@ export const send = async (
     { room, id, from, body: frame.body, region: deps.region },
     { consistency: deps.config.consistency, retentionDays: deps.config.retentionDays, now: deps.now },
   );
-  await reply(
-    deps,
-    caller.connectionId,
-    replyTo(frame, {
-      type: 'ack',
-      room,
-      id,
-      ...outcome.ack,
-    }),
-  );
+  await replyAck(deps, caller, frame, outcome.ack);
+
   if (outcome.duplicate) {
     count(MetricName.DuplicateSends);
     return outcome;

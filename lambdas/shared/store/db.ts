@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * const db: Db = { client: dynamo(), table: 'parley' };
- * const store = onDb(db, { touchConnection, removeConnection });
+ * const store = onDb<StoreOf<'touchConnection'>>(db, { touchConnection });
  * await store.touchConnection('c1', Date.now());
  * ```
  */
@@ -89,13 +89,15 @@ export type OnDb<S> = {
 };
 
 /**
- * Binds entity functions to a table: the store methods a handler calls, and only those. A handler
- * names the functions it needs, so its bundle holds those and nothing else of the store (tree
- * shaking keeps what is referenced), and its IAM policy can grant exactly their calls.
+ * Binds entity functions to a table: the store methods `S` a handler calls, and only those. A
+ * handler names the functions it needs, so its bundle holds those and nothing else of the store
+ * (tree shaking keeps what is referenced), and its IAM policy can grant exactly their calls. `S`
+ * is named (it cannot be inferred back from the functions); `defineRoute` and `withHandlerDeps`
+ * take it from the logic's type.
  *
  * @example
  * ```ts
- * const store = onDb(db, { isMember, listMembers, removeConnection });
+ * const store = onDb<StoreOf<'isMember' | 'listMembers'>>(db, { isMember, listMembers });
  * ```
  */
 export const onDb = <S>(db: Db, functions: OnDb<S>): S =>

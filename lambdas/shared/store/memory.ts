@@ -18,7 +18,7 @@ import type { Cursor } from '../../../protocol/index.js';
 import { admitUserConnection } from './admission.js';
 import { GLOBAL_ORIGIN, keys, type MemberItem, type MessageItem, pad, TS_WIDTH } from './keys.js';
 import { sendSchedule } from './limits.js';
-import { pageBoundary } from './messages.js';
+import { pageBoundary, storedMessage } from './messages.js';
 import type { Ack, Connection, Store } from './types.js';
 
 /** A connection, and the send token bucket kept on it. */
@@ -155,16 +155,7 @@ export const createMemoryStore = (): Store => {
       const origin = options.consistency === 'strong' ? GLOBAL_ORIGIN : message.region;
       const seq = highestSeq(message.room, origin) + 1;
       const ts = (options.now ?? Date.now)();
-      const stored: MessageItem = {
-        room: message.room,
-        id: message.id,
-        origin,
-        seq,
-        from: message.from,
-        body: JSON.stringify(message.body),
-        ts,
-        region: message.region,
-      };
+      const stored = storedMessage(message, origin, seq, ts);
       const byOrigin = entry(messages, message.room, () => new Map<string, Map<number, MessageItem>>());
       entry(byOrigin, origin, () => new Map()).set(seq, stored);
       roomClaims.set(message.id, { origin, seq, ts });

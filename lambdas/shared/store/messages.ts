@@ -13,6 +13,19 @@ import type { Cursor, JsonValue, MessageFrame } from '../../../protocol/index.js
 import { collect, type Db, queryAll } from './db.js';
 import { keys, type MessageItem, originOf, pad, partitions, prefixes, SEQ_WIDTH, TS_WIDTH } from './keys.js';
 import { BY_TIME_INDEX } from './schema.js';
+import type { NewMessage } from './types.js';
+
+/** A new message as stored under `origin` and `seq` at `ts`, its body as JSON text. */
+export const storedMessage = (message: NewMessage, origin: string, seq: number, ts: number): MessageItem => ({
+  room: message.room,
+  id: message.id,
+  origin,
+  seq,
+  from: message.from,
+  body: JSON.stringify(message.body),
+  ts,
+  region: message.region,
+});
 
 /** Turns a stored message item into the `message` frame clients receive. */
 export const toMessageFrame = (item: MessageItem): MessageFrame => ({

@@ -16,13 +16,14 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../errors.js';
 import { exponential, fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { type Db, isConditionFailure } from './db.js';
 import { GLOBAL_ORIGIN, keys, type MessageItem, partitions, retainedUntil } from './keys.js';
-import { messageRange } from './messages.js';
-import type { NewMessage, SendOutcome, StoreMessageOptions } from './types.js';
+import { messageRange, storedMessage } from './messages.js';
+import type { Ack, NewMessage, SendOutcome, StoreMessageOptions } from './types.js';
 
 /** Knobs of the send algorithm; tests pass a fake clock and sleep. */
 export interface SendOptions {
@@ -35,6 +36,9 @@ export interface SendOptions {
   /** Bound on counter races before giving up with `rate_limited`. */
   maxAttempts?: number;
 }
+
+/** One of the two ways of storing a message, eventual or strong. */
+export type SendAlgorithm = (db: Db, message: NewMessage, options: SendOptions) => Promise<SendOutcome>;
 
 /** Reads the claim of `(room, id)`. */
 export const getClaim = async (
@@ -55,30 +59,26 @@ const readCounter = async (db: Db, room: string, origin: string): Promise<number
   return result.Item === undefined ? 0 : Number(result.Item.seq);
 };
 
-const messageItem = (message: NewMessage, origin: string, seq: number, ts: number, ttl: number) => ({
-  ...keys.message(message.room, origin, seq),
-  room: message.room,
-  id: message.id,
-  origin,
-  seq,
-  from: message.from,
-  body: JSON.stringify(message.body),
-  ts,
-  region: message.region,
+/** The message item of a new message: the message as stored, its keys, the `byTime` keys, its TTL. */
+const messageItem = (message: MessageItem, ttl: number) => ({
+  ...keys.message(message.room, message.origin, message.seq),
+  ...message,
   gpk: partitions.room(message.room),
-  gsk: keys.timeSortKey(ts, origin, seq),
+  gsk: keys.timeSortKey(message.ts, message.origin, message.seq),
   ttl,
 });
 
-const asMessage = (item: ReturnType<typeof messageItem>): MessageItem => ({
-  room: item.room,
-  id: item.id,
-  origin: item.origin,
-  seq: item.seq,
-  from: item.from,
-  body: item.body,
-  ts: item.ts,
-  region: item.region,
+/** The ack a claim records, once its send has one. */
+const ackOf = (claim: Awaited<ReturnType<typeof getClaim>>): Ack | undefined =>
+  claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined
+    ? { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) }
+    : undefined;
+
+/** The update that records a send's ack on its claim. */
+const recordAck = (message: NewMessage, ack: Ack) => ({
+  Key: keys.claim(message.room, message.id),
+  UpdateExpression: 'SET origin = :origin, seq = :seq, ts = :ts',
+  ExpressionAttributeValues: { ':origin': ack.origin, ':seq': ack.seq, ':ts': ack.ts },
 });
 
 const cancellationCodes = (error: unknown): (string | undefined)[] | undefined => {
@@ -95,11 +95,7 @@ const cancellationCodes = (error: unknown): (string | undefined)[] | undefined =
  *
  * @throws ContentionError after `maxAttempts` lost races (the client retries with the same id).
  */
-export const storeMessageEventual = async (
-  db: Db,
-  message: NewMessage,
-  options: SendOptions,
-): Promise<SendOutcome> => {
+export const storeMessageEventual: SendAlgorithm = async (db, message, options) => {
   const now = options.now ?? Date.now;
   const origin = message.region;
   const attempt = async (): Promise<SendOutcome> => {
@@ -107,7 +103,7 @@ export const storeMessageEventual = async (
     const seq = current + 1;
     const ts = now();
     const ttl = retainedUntil(ts, options.retentionDays);
-    const item = messageItem(message, origin, seq, ts, ttl);
+    const stored = storedMessage(message, origin, seq, ts);
     try {
       await db.client.send(
         new TransactWriteCommand({
@@ -129,22 +125,23 @@ export const storeMessageEventual = async (
                   current === 0 ? { ':next': seq } : { ':next': seq, ':current': current },
               },
             },
-            { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: db.table,
+                Item: messageItem(stored, ttl),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
-      return { duplicate: false, ack: { origin, seq, ts }, message: asMessage(item) };
+      return { duplicate: false, ack: { origin, seq, ts }, message: stored };
     } catch (error) {
       const codes = cancellationCodes(error);
       if (codes === undefined) throw error;
       if (codes[0] === 'ConditionalCheckFailed') {
-        const claim = await getClaim(db, message.room, message.id);
-        if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
-          return {
-            duplicate: true,
-            ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) },
-          };
-        }
+        const first = ackOf(await getClaim(db, message.room, message.id));
+        if (first !== undefined) return { duplicate: true, ack: first };
       }
       // Another send took this seq, or the transaction collided with one: read again and retry.
       throw new RetryLater(`another send took seq ${seq}`);
@@ -190,92 +187,66 @@ const OWN_SLOT_SEARCH = 25;
  *
  * @throws ContentionError when no slot could be taken within the bound.
  */
-export const storeMessageStrong = async (
-  db: Db,
-  message: NewMessage,
-  options: SendOptions,
-): Promise<SendOutcome> => {
+export const storeMessageStrong: SendAlgorithm = async (db, message, options) => {
   const now = options.now ?? Date.now;
   const sleep = options.sleep;
-  const maxAttempts = options.maxAttempts ?? 64;
   const origin = GLOBAL_ORIGIN;
-  const claimKey = keys.claim(message.room, message.id);
-  const claimedAt = now();
-  const claimTtl = retainedUntil(claimedAt, options.retentionDays);
-
-  try {
-    await withConflictRetry(
+  // Every write of strong mode is retried on a replicated write conflict; its puts only ever
+  // create an item (the claim, a slot), never overwrite one.
+  const put = (item: Record<string, unknown>) =>
+    withConflictRetry(
       () =>
         db.client.send(
           new PutCommand({
             TableName: db.table,
-            Item: { ...claimKey, from: message.from, claimedAt, ttl: claimTtl },
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
       sleep,
     );
+  const update = (input: Omit<UpdateCommandInput, 'TableName'>) =>
+    withConflictRetry(() => db.client.send(new UpdateCommand({ TableName: db.table, ...input })), sleep);
+
+  const claimedAt = now();
+  try {
+    await put({
+      ...keys.claim(message.room, message.id),
+      from: message.from,
+      claimedAt,
+      ttl: retainedUntil(claimedAt, options.retentionDays),
+    });
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const earlier = await resolveExistingClaim(db, message, { now, sleep });
     if (earlier !== undefined) return earlier;
   }
 
-  const recordOnClaim = (seq: number, ts: number) =>
-    withConflictRetry(
-      () =>
-        db.client.send(
-          new UpdateCommand({
-            TableName: db.table,
-            Key: claimKey,
-            UpdateExpression: 'SET origin = :origin, seq = :seq, ts = :ts',
-            ExpressionAttributeValues: { ':origin': origin, ':seq': seq, ':ts': ts },
-          }),
-        ),
-      sleep,
-    );
-
   let slot = (await readCounter(db, message.room, origin)) + 1;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+  for (let attempt = 0; attempt < (options.maxAttempts ?? 64); attempt++) {
     const ts = now();
-    const item = messageItem(message, origin, slot, ts, retainedUntil(ts, options.retentionDays));
+    const stored = storedMessage(message, origin, slot, ts);
     try {
-      await withConflictRetry(
-        () =>
-          db.client.send(
-            new PutCommand({
-              TableName: db.table,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          ),
-        sleep,
-      );
+      await put(messageItem(stored, retainedUntil(ts, options.retentionDays)));
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       slot += 1; // taken by a concurrent send: the next slot keeps the sequence gap-free
       continue;
     }
     try {
-      await withConflictRetry(
-        () =>
-          db.client.send(
-            new UpdateCommand({
-              TableName: db.table,
-              Key: keys.counter(message.room, origin),
-              UpdateExpression: 'SET seq = :seq',
-              ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
-              ExpressionAttributeValues: { ':seq': slot },
-            }),
-          ),
-        sleep,
-      );
+      await update({
+        Key: keys.counter(message.room, origin),
+        UpdateExpression: 'SET seq = :seq',
+        ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
+        ExpressionAttributeValues: { ':seq': slot },
+      });
     } catch (error) {
       // A later slot already raised the counter past ours: nothing to do.
       if (!isConditionFailure(error)) throw error;
     }
-    await recordOnClaim(slot, ts);
-    return { duplicate: false, ack: { origin, seq: slot, ts }, message: asMessage(item) };
+    const ack = { origin, seq: slot, ts };
+    await update(recordAck(message, ack));
+    return { duplicate: false, ack, message: stored };
   }
   throw busy(message);
 };
@@ -291,30 +262,17 @@ const resolveExistingClaim = async (
 ): Promise<SendOutcome | undefined> => {
   const attempt = async (): Promise<SendOutcome | undefined> => {
     const claim = await getClaim(db, message.room, message.id);
-    if (claim?.seq !== undefined && claim.origin !== undefined && claim.ts !== undefined) {
-      return { duplicate: true, ack: { origin: claim.origin, seq: Number(claim.seq), ts: Number(claim.ts) } };
-    }
+    const first = ackOf(claim);
+    if (first !== undefined) return { duplicate: true, ack: first };
     const age = clock.now() - Number(claim?.claimedAt ?? 0);
     const own = await findOwnSlot(db, message);
-    if (own !== undefined && claim !== undefined && age < CLAIM_GRACE_MS) {
-      // The first send is still in flight and will deliver its message: answer its ack only.
-      return { duplicate: true, ack: { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) } };
-    }
     if (own !== undefined) {
+      const ack = { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) };
+      // The first send is still in flight and will deliver its message: answer its ack only.
+      if (claim !== undefined && age < CLAIM_GRACE_MS) return { duplicate: true, ack };
       // The first send stored its message and stopped: finish its claim and deliver it now.
-      await db.client.send(
-        new UpdateCommand({
-          TableName: db.table,
-          Key: keys.claim(message.room, message.id),
-          UpdateExpression: 'SET origin = :origin, seq = :seq, ts = :ts',
-          ExpressionAttributeValues: { ':origin': own.origin, ':seq': own.seq, ':ts': own.ts },
-        }),
-      );
-      return {
-        duplicate: false,
-        ack: { origin: own.origin, seq: Number(own.seq), ts: Number(own.ts) },
-        message: own,
-      };
+      await db.client.send(new UpdateCommand({ TableName: db.table, ...recordAck(message, own) }));
+      return { duplicate: false, ack, message: own };
     }
     if (claim === undefined || age >= CLAIM_GRACE_MS) return undefined;
     throw new RetryLater('the first send of this id is still in flight');
