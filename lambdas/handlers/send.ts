@@ -50,7 +50,6 @@ export const send = async (
     { consistency: deps.config.consistency, retentionDays: deps.config.retentionDays, now: deps.now },
   );
   await replyAck(deps, caller, frame, outcome.ack);
-
   if (outcome.duplicate) {
     count(MetricName.DuplicateSends);
     return outcome;

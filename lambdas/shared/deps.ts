@@ -3,9 +3,10 @@
  * module-scope clients. Business logic receives these as arguments, so unit tests pass their own
  * (the in-memory store among them).
  *
- * Each handler names the store methods its logic calls and passes their DynamoDB functions,
- * `handlerDeps({ touchConnection, removeConnection })`: the type checker holds the list to what
- * the logic needs, and the bundle (so the IAM policy) to those calls.
+ * Each handler passes the DynamoDB functions of the store methods its logic calls,
+ * `withHandlerDeps(fanout, { listMembers, removeConnection })` (or `defineRoute` for a route): the
+ * type checker holds the list to what the logic's type asks for, and the bundle (so the IAM
+ * policy) to those calls.
  */
 import { connections, dynamo, sqs } from './clients.js';
 import type { DeliveryDeps } from './delivery.js';
@@ -34,7 +35,7 @@ export const tableOf = (tableName: string): Db => ({ client: dynamo(), table: ta
  *
  * @example
  * ```ts
- * .handler((event) => disconnect(handlerDeps({ removeConnection, listMembers }), event));
+ * const deps = handlerDeps<FanoutStore>({ listMembers, removeConnection });
  * ```
  */
 export const handlerDeps = <S>(store: OnDb<S>): HandlerDeps<S> => {
