@@ -13,14 +13,21 @@
  * throws raw into API Gateway (the route middlewares answer failures with `error` frames).
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { replyTo, type SendFrame } from '../../protocol/index.js';
-import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { SendFrame } from '../../protocol/index.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { keys, type MemberItem, type MessageItem, toMessageFrame } from '../shared/repository.js';
-import { requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { replyAck, requireRoomAccess, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import {
+  type BaselineStore,
+  getConnection,
+  type MessageItem,
+  putMessage,
+  removeConnection,
+  scanRoomConnections,
+  storedMessage,
+  toMessageFrame,
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** What one baseline send did (for tests and the benchmarks). */
@@ -44,35 +51,9 @@ const clockSeq = (now: number): number => {
   return lastSeq;
 };
 
-/** Scans the whole table for the room's connections in `region`, following every page. */
-export const scanRoomConnections = async (
-  deps: Pick<HandlerDeps, 'db'>,
-  room: string,
-  region: string,
-): Promise<{ connectionIds: string[]; scanned: number }> => {
-  const connectionIds: string[] = [];
-  let scanned = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.client.send(
-      new ScanCommand({
-        TableName: deps.db.table,
-        FilterExpression: 'begins_with(sk, :member) AND #room = :room',
-        ExpressionAttributeNames: { '#room': 'room' },
-        ExpressionAttributeValues: { ':member': `MEMBER#${region}#`, ':room': room },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    scanned += page.ScannedCount ?? 0;
-    for (const item of (page.Items ?? []) as MemberItem[]) connectionIds.push(item.connectionId);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return { connectionIds, scanned };
-};
-
 /** Stores, acks and broadcasts one message, scan-and-broadcast style. */
 export const baselineSend = async (
-  deps: HandlerDeps,
+  deps: HandlerDeps<RouteStore<'getConnection'> & BaselineStore>,
   caller: Caller,
   frame: SendFrame,
 ): Promise<BaselineOutcome> => {
@@ -82,40 +63,16 @@ export const baselineSend = async (
   const from = await resolveUser(deps, caller);
   const ts = deps.now();
   const seq = clockSeq(ts);
-  const message: MessageItem = {
-    room,
-    id,
-    origin: deps.region,
+  const message = storedMessage(
+    { room, id, from, body: frame.body, region: deps.region },
+    deps.region,
     seq,
-    from,
-    body: JSON.stringify(frame.body),
     ts,
-    region: deps.region,
-  };
-  await deps.db.client.send(
-    new PutCommand({
-      TableName: deps.db.table,
-      Item: {
-        ...keys.message(room, deps.region, seq),
-        ...message,
-        ttl: Math.floor(ts / 1000) + deps.config.retentionDays * 86_400,
-      },
-    }),
   );
-  await reply(
-    deps,
-    caller.connectionId,
-    replyTo(frame, {
-      type: 'ack',
-      room,
-      id,
-      origin: deps.region,
-      seq,
-      ts,
-    }),
-  );
+  await deps.store.putMessage(message, deps.config.retentionDays);
+  await replyAck(deps, caller, frame, { origin: deps.region, seq, ts });
   count(MetricName.MessagesAccepted);
-  const { connectionIds, scanned } = await scanRoomConnections(deps, room, deps.region);
+  const { connectionIds, scanned } = await deps.store.scanRoomConnections(room, deps.region);
   const data = JSON.stringify(toMessageFrame(message));
   const results = await Promise.all(
     connectionIds.map((connectionId) =>
@@ -132,4 +89,9 @@ export const baselineSend = async (
 };
 
 /** The `send` route of the baseline design. */
-export const handler = defineRoute('send', baselineSend);
+export const handler = defineRoute('send', baselineSend, {
+  getConnection,
+  scanRoomConnections,
+  putMessage,
+  removeConnection,
+});

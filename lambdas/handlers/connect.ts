@@ -6,24 +6,26 @@
  */
 import middy from '@middy/core';
 import { connectionGone } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { type HandlerDeps, withHandlerDeps } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
-import { registerUserConnection } from '../shared/limits.js';
 import { logger } from '../shared/logger.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { putConnection } from '../shared/repository.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { putConnection, registerUserConnection, type StoreOf } from '../shared/store/index.js';
 import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
 
 /** Stores the connection of a `$connect` event. */
-export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise<RouteResult> => {
+export const connect = async (
+  deps: HandlerDeps<StoreOf<'registerUserConnection' | 'putConnection'>>,
+  event: WebSocketEvent,
+): Promise<RouteResult> => {
   const caller = callerOf(event);
   if (caller.user === undefined) {
     logger.warn('connect without an authorizer user', { connectionId: caller.connectionId });
     return { statusCode: 401 };
   }
   const max = limitsOf(deps.config).maxConnectionsPerUser;
-  const registered = await registerUserConnection(deps.db, {
+  const registered = await deps.store.registerUserConnection({
     user: caller.user,
     connectionId: caller.connectionId,
     region: deps.region,
@@ -37,7 +39,7 @@ export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise
     count(MetricName.ConnectionsRefused);
     return { statusCode: 429 };
   }
-  await putConnection(deps.db, {
+  await deps.store.putConnection({
     connectionId: caller.connectionId,
     user: caller.user,
     region: deps.region,
@@ -50,4 +52,4 @@ export const connect = async (deps: HandlerDeps, event: WebSocketEvent): Promise
 /** The `$connect` route. */
 export const handler = middy<WebSocketEvent, RouteResult>()
   .use(baseMiddlewares())
-  .handler((event) => connect(handlerDeps(), event));
+  .handler(withHandlerDeps(connect, { registerUserConnection, putConnection }));

@@ -10,8 +10,9 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { serverFrameSchema } from '../../protocol/index.js';
 import { type DeliveryJob, deliver } from '../shared/delivery.js';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { type HandlerDeps, type RouteStore, withHandlerDeps } from '../shared/deps.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { removeConnection } from '../shared/store/index.js';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -33,7 +34,7 @@ export const parseDeliveryJob = (body: string): DeliveryJob => {
 };
 
 /** Delivers one job. */
-export const deliverJob = async (deps: HandlerDeps, record: SQSRecord): Promise<void> => {
+export const deliverJob = async (deps: HandlerDeps<RouteStore>, record: SQSRecord): Promise<void> => {
   const job = parseDeliveryJob(record.body);
   const report = await deliver(deps, job.frame, job.connectionIds);
   const undelivered = report.throttled.length + report.failed.length;
@@ -47,7 +48,7 @@ export const deliverJob = async (deps: HandlerDeps, record: SQSRecord): Promise<
  * would only queue for sockets, and in order a connection in two jobs of one batch (two messages
  * of a large room) gets them in the order they were queued.
  */
-export const deliveryWorker = (deps: HandlerDeps, event: SQSEvent): Promise<SQSBatchResponse> =>
+export const deliveryWorker = (deps: HandlerDeps<RouteStore>, event: SQSEvent): Promise<SQSBatchResponse> =>
   processPartialResponse(event, (record: SQSRecord) => deliverJob(deps, record), processor, {
     processInParallel: false,
   });
@@ -55,4 +56,4 @@ export const deliveryWorker = (deps: HandlerDeps, event: SQSEvent): Promise<SQSB
 /** The delivery queue handler. */
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(baseMiddlewares())
-  .handler((event) => deliveryWorker(handlerDeps(), event));
+  .handler(withHandlerDeps(deliveryWorker, { removeConnection }));

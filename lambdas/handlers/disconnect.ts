@@ -5,18 +5,21 @@
  * removes what is left) and never retried.
  */
 import middy from '@middy/core';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { type HandlerDeps, type RouteStore, withHandlerDeps } from '../shared/deps.js';
 import { logger } from '../shared/logger.js';
 import { count, MetricName } from '../shared/metrics.js';
-import { removeConnection } from '../shared/repository.js';
 import { announcePresence } from '../shared/rooms.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { listMembers, removeConnection } from '../shared/store/index.js';
 import { callerOf, OK, type RouteResult, type WebSocketEvent } from '../shared/websocket.js';
 
 /** Cleans up after a closed connection. */
-export const disconnect = async (deps: HandlerDeps, event: WebSocketEvent): Promise<RouteResult> => {
+export const disconnect = async (
+  deps: HandlerDeps<RouteStore<'listMembers'>>,
+  event: WebSocketEvent,
+): Promise<RouteResult> => {
   const caller = callerOf(event);
-  const { rooms, user } = await removeConnection(deps.db, caller.connectionId, deps.region);
+  const { rooms, user } = await deps.store.removeConnection(caller.connectionId, deps.region);
   count(MetricName.ConnectionsClosed);
   const who = user ?? caller.user;
   if (who !== undefined) {
@@ -27,12 +30,14 @@ export const disconnect = async (deps: HandlerDeps, event: WebSocketEvent): Prom
   return OK;
 };
 
+const run = withHandlerDeps(disconnect, { removeConnection, listMembers });
+
 /** The `$disconnect` route. */
 export const handler = middy<WebSocketEvent, RouteResult>()
   .use(baseMiddlewares())
   .handler(async (event) => {
     try {
-      return await disconnect(handlerDeps(), event);
+      return await run(event);
     } catch (error) {
       logger.error('disconnect cleanup failed', { error: error as Error });
       return OK;

@@ -7,9 +7,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { type HandlerDeps, handlerDeps } from '../shared/deps.js';
+import { type HandlerDeps, withHandlerDeps } from '../shared/deps.js';
 import { baseMiddlewares } from '../shared/route.js';
-import { processStreamRecord, type StreamRecordLike } from '../shared/stream.js';
+import { listMembers, removeConnection, type StreamRecordLike } from '../shared/store/index.js';
+import { type FanoutStore, processStreamRecord } from '../shared/stream.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -19,7 +20,10 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
  * rest of the batch is failed too, because the mapping resumes from the first failed record and
  * delivering later records first would reorder them.
  */
-export const fanout = (deps: HandlerDeps, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const fanout = (
+  deps: HandlerDeps<FanoutStore>,
+  event: DynamoDBStreamEvent,
+): Promise<DynamoDBBatchResponse> => {
   let failed = false;
   return processPartialResponse(
     event,
@@ -40,4 +44,4 @@ export const fanout = (deps: HandlerDeps, event: DynamoDBStreamEvent): Promise<D
 /** The stream handler. */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(baseMiddlewares())
-  .handler((event) => fanout(handlerDeps(), event));
+  .handler(withHandlerDeps(fanout, { listMembers, removeConnection }));

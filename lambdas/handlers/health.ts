@@ -4,18 +4,18 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { dynamo } from '../shared/clients.js';
+import { tableOf } from '../shared/deps.js';
 import { optionalEnv } from '../shared/env.js';
 import { checkHealth } from '../shared/health.js';
-import type { Db } from '../shared/repository.js';
 import { baseMiddlewares } from '../shared/route.js';
+import { onDb, probe, type StoreOf } from '../shared/store/index.js';
 
-/** Answers a health request for a table (or none, when unconfigured). */
+/** Answers a health request for the store of a table (or none, when unconfigured). */
 export const health = async (
-  db: Db | undefined,
+  store: StoreOf<'probe'> | undefined,
   region: string,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
-  const status = await checkHealth(db, region);
+  const status = await checkHealth(store, region);
   return {
     statusCode: status.status === 'ok' ? 200 : 503,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -29,7 +29,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .handler(() => {
     const table = optionalEnv('TABLE_NAME');
     return health(
-      table === undefined ? undefined : { client: dynamo(), table },
+      table === undefined ? undefined : onDb<StoreOf<'probe'>>(tableOf(table), { probe }),
       optionalEnv('AWS_REGION') ?? 'unknown',
     );
   });

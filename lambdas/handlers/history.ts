@@ -6,18 +6,21 @@
  */
 import { HISTORY_LIMIT_DEFAULT, type HistoryFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
-import { historyPage, toMessageFrame } from '../shared/repository.js';
-import { requireMember, requireRoomAccess } from '../shared/rooms.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
+import { requireJoined } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import { historyPage, isMember, removeConnection, toMessageFrame } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a history request. */
-export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryFrame): Promise<void> => {
+export const history = async (
+  deps: HandlerDeps<RouteStore<'isMember' | 'historyPage'>>,
+  caller: Caller,
+  frame: HistoryFrame,
+): Promise<void> => {
   const { room } = frame;
-  requireRoomAccess(caller, room);
-  await requireMember(deps, room, caller.connectionId);
-  const items = await historyPage(deps.db, room, {
+  await requireJoined(deps, caller, room);
+  const items = await deps.store.historyPage(room, {
     limit: frame.limit ?? HISTORY_LIMIT_DEFAULT,
     before: frame.before,
   });
@@ -33,4 +36,4 @@ export const history = async (deps: HandlerDeps, caller: Caller, frame: HistoryF
 };
 
 /** The `history` route. */
-export const handler = defineRoute('history', history);
+export const handler = defineRoute('history', history, { isMember, historyPage, removeConnection });

@@ -10,26 +10,41 @@
  */
 import { type JoinFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { ForbiddenError } from '../shared/errors.js';
-import { roomCount } from '../shared/limits.js';
 import { liveMembers } from '../shared/liveness.js';
+import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { defineRoute } from '../shared/route.js';
 import {
   addMembership,
+  getConnection,
   isMember,
+  lastSeenOf,
   listMembers,
   messagesAfter,
   presenceOf,
+  removeConnection,
+  roomCount,
   roomCursor,
   toMessageFrame,
-} from '../shared/repository.js';
-import { announcePresence, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { defineRoute } from '../shared/route.js';
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
+/** The store methods `join` calls. */
+type JoinStore = RouteStore<
+  | 'getConnection'
+  | 'isMember'
+  | 'roomCount'
+  | 'addMembership'
+  | 'roomCursor'
+  | 'listMembers'
+  | 'lastSeenOf'
+  | 'messagesAfter'
+>;
+
 /** Joins a room. */
-export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame): Promise<void> => {
+export const join = async (deps: HandlerDeps<JoinStore>, caller: Caller, frame: JoinFrame): Promise<void> => {
   const { room } = frame;
   requireRoomAccess(caller, room);
   const user = await resolveUser(deps, caller);
@@ -37,12 +52,12 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
   // on one connection may both pass; the limit bounds abuse, it is not a quota.
   const max = limitsOf(deps.config).maxRoomsPerConnection;
   if (
-    !(await isMember(deps.db, room, caller.connectionId)) &&
-    (await roomCount(deps.db, caller.connectionId)) >= max
+    !(await deps.store.isMember(room, caller.connectionId)) &&
+    (await deps.store.roomCount(caller.connectionId)) >= max
   ) {
     throw new ForbiddenError(`a connection may join at most ${max} rooms; leave one first`);
   }
-  await addMembership(deps.db, {
+  await deps.store.addMembership({
     room,
     connectionId: caller.connectionId,
     user,
@@ -51,8 +66,8 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
   });
   const since = frame.since;
   const [cursor, members] = await Promise.all([
-    roomCursor(deps.db, room, Object.keys(since ?? {})),
-    listMembers(deps.db, room),
+    deps.store.roomCursor(room, Object.keys(since ?? {})),
+    deps.store.listMembers(room),
   ]);
   const joined = await reply(
     deps,
@@ -69,7 +84,7 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
     replay: for (const [origin, last] of Object.entries(cursor)) {
       const seen = since[origin] ?? 0;
       if (last <= seen) continue;
-      for await (const item of messagesAfter(deps.db, room, origin, seen)) {
+      for await (const item of deps.store.messagesAfter(room, origin, seen)) {
         if (Number(item.seq) > last) break;
         if (!(await reply(deps, caller.connectionId, toMessageFrame(item)))) break replay;
       }
@@ -79,4 +94,14 @@ export const join = async (deps: HandlerDeps, caller: Caller, frame: JoinFrame):
 };
 
 /** The `join` route. */
-export const handler = defineRoute('join', join);
+export const handler = defineRoute('join', join, {
+  getConnection,
+  isMember,
+  roomCount,
+  addMembership,
+  roomCursor,
+  listMembers,
+  lastSeenOf,
+  messagesAfter,
+  removeConnection,
+});

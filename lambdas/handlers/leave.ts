@@ -4,18 +4,29 @@
  */
 import { type LeaveFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
-import { isMember, removeMembership } from '../shared/repository.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { announcePresence, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import {
+  getConnection,
+  isMember,
+  listMembers,
+  removeConnection,
+  removeMembership,
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Leaves a room. */
-export const leave = async (deps: HandlerDeps, caller: Caller, frame: LeaveFrame): Promise<void> => {
+export const leave = async (
+  deps: HandlerDeps<RouteStore<'isMember' | 'removeMembership' | 'getConnection' | 'listMembers'>>,
+  caller: Caller,
+  frame: LeaveFrame,
+): Promise<void> => {
   const { room } = frame;
-  const wasMember = await isMember(deps.db, room, caller.connectionId);
-  if (wasMember)
-    await removeMembership(deps.db, { room, connectionId: caller.connectionId, region: deps.region });
+  const wasMember = await deps.store.isMember(room, caller.connectionId);
+  if (wasMember) {
+    await deps.store.removeMembership({ room, connectionId: caller.connectionId, region: deps.region });
+  }
   await reply(
     deps,
     caller.connectionId,
@@ -31,4 +42,10 @@ export const leave = async (deps: HandlerDeps, caller: Caller, frame: LeaveFrame
 };
 
 /** The `leave` route. */
-export const handler = defineRoute('leave', leave);
+export const handler = defineRoute('leave', leave, {
+  isMember,
+  removeMembership,
+  getConnection,
+  listMembers,
+  removeConnection,
+});

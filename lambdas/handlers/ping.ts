@@ -5,17 +5,21 @@
  */
 import { type PingFrame, replyTo } from '../../protocol/index.js';
 import { reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { logger } from '../shared/logger.js';
-import { touchConnection } from '../shared/repository.js';
 import { defineRoute } from '../shared/route.js';
+import { removeConnection, touchConnection } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** Answers a ping. */
-export const ping = async (deps: HandlerDeps, caller: Caller, frame: PingFrame): Promise<void> => {
+export const ping = async (
+  deps: HandlerDeps<RouteStore<'touchConnection'>>,
+  caller: Caller,
+  frame: PingFrame,
+): Promise<void> => {
   if (deps.config.presenceTimeoutSeconds !== 0) {
     try {
-      await touchConnection(deps.db, caller.connectionId, deps.now());
+      await deps.store.touchConnection(caller.connectionId, deps.now());
     } catch (error) {
       logger.warn('could not record the heartbeat', {
         connectionId: caller.connectionId,
@@ -34,4 +38,4 @@ export const ping = async (deps: HandlerDeps, caller: Caller, frame: PingFrame):
 };
 
 /** The `ping` route. */
-export const handler = defineRoute('ping', ping);
+export const handler = defineRoute('ping', ping, { touchConnection, removeConnection });

@@ -15,13 +15,14 @@ import {
   redriveStreamDlq,
 } from '../shared/redrive.js';
 import { baseMiddlewares } from '../shared/route.js';
-import { processStreamRecord } from '../shared/stream.js';
+import { listMembers, removeConnection } from '../shared/store/index.js';
+import { type FanoutStore, processStreamRecord } from '../shared/stream.js';
 
 /** Runs one redrive with this container's clients and environment. */
 export const redrive = async (input: RedriveInput = {}): Promise<RedriveResult> => {
   const kind = input.kind ?? 'delivery';
   if (kind === 'stream') {
-    const deps = handlerDeps();
+    const deps = handlerDeps<FanoutStore>({ listMembers, removeConnection });
     return redriveStreamDlq({
       sqs: sqs(),
       streams: streams(),

@@ -5,60 +5,57 @@
  * deliver it from their replica's stream. A repeated id gets the first ack and nothing is
  * delivered again.
  */
-import { replyTo, type SendFrame } from '../../protocol/index.js';
-import { deliverToRoom, reply } from '../shared/delivery.js';
-import type { HandlerDeps } from '../shared/deps.js';
+import type { SendFrame } from '../../protocol/index.js';
+import { deliverToRoom } from '../shared/delivery.js';
+import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { limitsOf } from '../shared/env.js';
 import { RateLimitedError } from '../shared/errors.js';
-import { takeSendToken } from '../shared/limits.js';
 import { count, MetricName } from '../shared/metrics.js';
-import {
-  listMembers,
-  type SendOutcome,
-  storeMessageEventual,
-  storeMessageStrong,
-  toMessageFrame,
-} from '../shared/repository.js';
-import { requireMember, requireRoomAccess, resolveUser } from '../shared/rooms.js';
+import { replyAck, requireJoined, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
+import {
+  getConnection,
+  isMember,
+  listMembers,
+  removeConnection,
+  type SendOutcome,
+  storeMessage,
+  takeSendToken,
+  toMessageFrame,
+} from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
+/** The store methods `send` calls. */
+type SendStore = RouteStore<'isMember' | 'takeSendToken' | 'getConnection' | 'storeMessage' | 'listMembers'>;
+
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
-export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame): Promise<SendOutcome> => {
+export const send = async (
+  deps: HandlerDeps<SendStore>,
+  caller: Caller,
+  frame: SendFrame,
+): Promise<SendOutcome> => {
   const { room, id } = frame;
-  requireRoomAccess(caller, room);
-  await requireMember(deps, room, caller.connectionId);
+  await requireJoined(deps, caller, room);
   // Checked after the membership so a refused send spends no token.
   const limits = limitsOf(deps.config);
-  if (!(await takeSendToken(deps.db, caller.connectionId, limits, deps.now()))) {
+  if (!(await deps.store.takeSendToken(caller.connectionId, limits, deps.now()))) {
     count(MetricName.SendsRateLimited);
     throw new RateLimitedError(
       `at most ${limits.sendRatePerSecond} sends per second (bursts of ${limits.sendBurst}); retry later`,
     );
   }
   const from = await resolveUser(deps, caller);
-  const store = deps.config.consistency === 'strong' ? storeMessageStrong : storeMessageEventual;
-  const outcome = await store(
-    deps.db,
+  const outcome = await deps.store.storeMessage(
     { room, id, from, body: frame.body, region: deps.region },
-    { retentionDays: deps.config.retentionDays, now: deps.now },
+    { consistency: deps.config.consistency, retentionDays: deps.config.retentionDays, now: deps.now },
   );
-  await reply(
-    deps,
-    caller.connectionId,
-    replyTo(frame, {
-      type: 'ack',
-      room,
-      id,
-      ...outcome.ack,
-    }),
-  );
+  await replyAck(deps, caller, frame, outcome.ack);
   if (outcome.duplicate) {
     count(MetricName.DuplicateSends);
     return outcome;
   }
   count(MetricName.MessagesAccepted);
-  const members = await listMembers(deps.db, room, deps.region);
+  const members = await deps.store.listMembers(room, deps.region);
   await deliverToRoom(
     deps,
     toMessageFrame(outcome.message),
@@ -69,4 +66,11 @@ export const send = async (deps: HandlerDeps, caller: Caller, frame: SendFrame):
 };
 
 /** The `send` route. */
-export const handler = defineRoute('send', send);
+export const handler = defineRoute('send', send, {
+  isMember,
+  takeSendToken,
+  getConnection,
+  storeMessage,
+  listMembers,
+  removeConnection,
+});

@@ -22,8 +22,8 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
-import { type Db, removeConnection } from './repository.js';
-import { sleep as defaultSleep, fullJitter } from './retry.js';
+import { fullJitter, retry } from './retry.js';
+import type { Store } from './store/index.js';
 
 /**
  * The body of one SQS delivery-queue message: a frame and the connections (all in the region of
@@ -36,10 +36,16 @@ export interface DeliveryJob {
   connectionIds: string[];
 }
 
-/** What delivery needs: the `@connections` client, the table (for 410 cleanup), the queue. */
-export interface DeliveryDeps {
+/** What delivery needs of the store: a connection `@connections` reports gone (410) is removed. */
+export type DeliveryStore = Pick<Store, 'removeConnection'>;
+
+/**
+ * What delivery needs: the `@connections` client, the store (for 410 cleanup), the queue. `S`
+ * is the store's methods: handlers that do more than deliver carry more of them here.
+ */
+export interface DeliveryDeps<S = DeliveryStore> {
   connections: ApiGatewayManagementApiClient;
-  db: Db;
+  store: S;
   /** This region: the region of every connection delivered to. */
   region: string;
   sqs?: SQSClient | undefined;
@@ -114,23 +120,34 @@ export const postWithRetry = async (
   connectionId: string,
   frame: ServerFrame,
 ): Promise<PostResult> => {
-  const maxAttempts = deps.maxAttempts ?? 5;
-  const sleep = deps.sleep ?? defaultSleep;
   const data = JSON.stringify(frame);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await deps.connections.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-      return 'delivered';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      if (!isThrottle(error)) {
-        logger.warn('post to connection failed', { connectionId, error: error as Error });
-        return 'failed';
-      }
-      count(MetricName.DeliveryThrottles);
-      if (attempt + 1 >= maxAttempts) return 'throttled';
-      await sleep(fullJitter(attempt, deps.baseDelayMs ?? 50, deps.maxDelayMs ?? 2_000, deps.random));
-    }
+  const throttled = (error: unknown) => !isGone(error) && isThrottle(error);
+  try {
+    await retry(
+      async () => {
+        try {
+          await deps.connections.send(
+            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+          );
+        } catch (error) {
+          if (throttled(error)) count(MetricName.DeliveryThrottles);
+          throw error;
+        }
+      },
+      {
+        attempts: deps.maxAttempts ?? 5,
+        retryable: throttled,
+        delayMs: (attempt) =>
+          fullJitter(attempt, deps.baseDelayMs ?? 50, deps.maxDelayMs ?? 2_000, deps.random),
+        sleep: deps.sleep,
+      },
+    );
+    return 'delivered';
+  } catch (error) {
+    if (isGone(error)) return 'gone';
+    if (isThrottle(error)) return 'throttled';
+    logger.warn('post to connection failed', { connectionId, error: error as Error });
+    return 'failed';
   }
 };
 
@@ -155,11 +172,11 @@ const forEachLimited = async <T>(items: readonly T[], limit: number, work: (item
 
 /** Removes a connection that `@connections` reported gone; a failed cleanup is only logged. */
 export const removeGone = async (
-  deps: Pick<DeliveryDeps, 'db' | 'region'>,
+  deps: Pick<DeliveryDeps, 'store' | 'region'>,
   connectionId: string,
 ): Promise<void> => {
   try {
-    await removeConnection(deps.db, connectionId, deps.region);
+    await deps.store.removeConnection(connectionId, deps.region);
   } catch (error) {
     logger.warn('could not remove a gone connection', { connectionId, error: error as Error });
   }

@@ -21,7 +21,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ListSecretsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { fullJitter } from './retry.js';
+import { fullJitter, retry } from './retry.js';
 
 /** The custom resource's properties, as CloudFormation passes them (strings). */
 export type DeployCheckProperties =
@@ -80,17 +80,16 @@ const nameOf = (error: unknown): string => (error instanceof Error ? error.name 
  * Runs `attempt` until it returns, retrying `AccessDenied` and {@link NotYet} with capped,
  * jittered backoff until the patience runs out; then fails with the last reason.
  */
-const patiently = async <T>(deps: DeployCheckDeps, attempt: () => Promise<T>): Promise<T> => {
+const patiently = <T>(deps: DeployCheckDeps, attempt: () => Promise<T>): Promise<T> => {
   const deadline = deps.now() + (deps.patienceMs ?? DEFAULT_PATIENCE_MS);
-  for (let round = 0; ; round++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      const retryable = error instanceof NotYet || ACCESS_DENIED.has(nameOf(error));
-      if (!retryable || deps.now() >= deadline) throw error;
-      await deps.sleep(Math.max(250, fullJitter(Math.min(round, 5), 500, 10_000)));
-    }
-  }
+  return retry(attempt, {
+    // Bounded by time, not by a count: the patience.
+    attempts: Number.POSITIVE_INFINITY,
+    retryable: (error) =>
+      (error instanceof NotYet || ACCESS_DENIED.has(nameOf(error))) && deps.now() < deadline,
+    delayMs: (round) => Math.max(250, fullJitter(Math.min(round, 5), 500, 10_000)),
+    sleep: deps.sleep,
+  });
 };
 
 /** This region's replica stream ARN, once the replica and its stream of the expected type are active. */

@@ -10,24 +10,21 @@
  */
 
 import { connectionGone, removeGone } from './delivery.js';
-import type { HandlerDeps } from './deps.js';
+import type { HandlerDeps, RouteStore } from './deps.js';
 import { DEFAULT_PRESENCE_TIMEOUT_SECONDS } from './env.js';
-import { lastSeenOf, type MemberItem } from './repository.js';
+import type { MemberItem } from './store/index.js';
 
 /** `@connections` checks in flight at once for stale members of this region. */
 const CHECK_CONCURRENCY = 10;
 
 /** The members still connected, in their original order. */
 export const liveMembers = async (
-  deps: Pick<HandlerDeps, 'db' | 'region' | 'connections' | 'config' | 'now'>,
+  deps: Pick<HandlerDeps<RouteStore<'lastSeenOf'>>, 'store' | 'region' | 'connections' | 'config' | 'now'>,
   members: readonly MemberItem[],
 ): Promise<MemberItem[]> => {
   const timeoutSeconds = deps.config.presenceTimeoutSeconds ?? DEFAULT_PRESENCE_TIMEOUT_SECONDS;
   if (timeoutSeconds === 0 || members.length === 0) return [...members];
-  const seen = await lastSeenOf(
-    deps.db,
-    members.map((member) => member.connectionId),
-  );
+  const seen = await deps.store.lastSeenOf(members.map((member) => member.connectionId));
   const oldest = deps.now() - timeoutSeconds * 1000;
   const stale = new Set<string>();
   for (const member of members) {

@@ -26,12 +26,14 @@ import {
   parseClientFrame,
   type ServerFrame,
 } from '../../protocol/index.js';
-import { connections, dynamo } from './clients.js';
-import { reply as replyTo } from './delivery.js';
+import { connections } from './clients.js';
+import { type DeliveryStore, reply as replyTo } from './delivery.js';
+import { tableOf } from './deps.js';
 import { loadRuntimeConfig, readSetting } from './env.js';
 import { ParleyError } from './errors.js';
 import { logger } from './logger.js';
 import { count, MetricName, publishMetrics } from './metrics.js';
+import { onDb, removeConnection } from './store/index.js';
 import { frameText, OK, type RouteResult, type WebSocketEvent } from './websocket.js';
 
 /** The frames {@link parseFrame} validated, by the event they came in (gone with the event). */
@@ -68,7 +70,11 @@ export interface FrameMiddlewareOptions {
 export const defaultReplier: Replier = (connectionId, frame) => {
   const config = loadRuntimeConfig();
   return replyTo(
-    { connections: connections(), db: { client: dynamo(), table: config.tableName }, region: config.region },
+    {
+      connections: connections(),
+      store: onDb<DeliveryStore>(tableOf(config.tableName), { removeConnection }),
+      region: config.region,
+    },
     connectionId,
     frame,
   );

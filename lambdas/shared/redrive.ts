@@ -24,7 +24,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { logger } from './logger.js';
-import type { StreamRecordLike } from './stream.js';
+import type { StreamRecordLike } from './store/index.js';
 
 /** Input of the `redrive` Lambda; the defaults come from `DELIVERY_DLQ_URL` / `STREAM_DLQ_URL`. */
 export interface RedriveInput {

@@ -24,13 +24,36 @@ export type Sleep = (ms: number) => Promise<void>;
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Exponential backoff: `min(capMs, baseMs * 2^attempt)`. For waiting on one other party (a send
+ * of the same id still in flight), where there is no crowd of callers to spread.
+ */
+export const exponential = (attempt: number, baseMs: number, capMs: number): number =>
+  // The exponent is capped so that 2^attempt never overflows into Infinity.
+  Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+
+/**
  * Full jitter (exponential backoff with a uniformly random delay below the cap): a random delay in
  * `[0, min(capMs, baseMs * 2^attempt))`, which spreads the retries of many callers that failed at
  * the same moment.
  */
 export const fullJitter = (attempt: number, baseMs: number, capMs: number, random = Math.random): number =>
-  // The exponent is capped so that 2^attempt never overflows into Infinity.
-  Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
+  Math.floor(random() * exponential(attempt, baseMs, capMs));
+
+/**
+ * An attempt that did not fail but is not done yet (a race for a seq lost, keys left unprocessed,
+ * another send still in flight): thrown in {@link retry}'s `run` to have it run again, with
+ * {@link isRetryLater} as `retryable`. What is still not done once the attempts are spent is this
+ * error, for the caller to turn into its answer.
+ */
+export class RetryLater extends Error {
+  public constructor(reason: string) {
+    super(reason);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Whether `error` is a {@link RetryLater}. */
+export const isRetryLater = (error: unknown): error is RetryLater => error instanceof RetryLater;
 
 /** How {@link retry} retries. */
 export interface RetryOptions {

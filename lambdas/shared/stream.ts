@@ -7,52 +7,13 @@
 
 import type { PresenceReplyFrame } from '../../protocol/index.js';
 import { deliverToRoom } from './delivery.js';
-import type { HandlerDeps } from './deps.js';
+import type { HandlerDeps, RouteStore } from './deps.js';
 import { logger } from './logger.js';
 import { TimingName, timing } from './metrics.js';
-import { listMembers, type MessageItem, toMessageFrame } from './repository.js';
+import { readChange, type StreamRecordLike, toMessageFrame } from './store/index.js';
 
-/** A DynamoDB attribute value as stream records carry it (Lambda events and `GetRecords` alike). */
-export interface StreamAttributeValue {
-  S?: string;
-  N?: string;
-  BOOL?: boolean;
-  NULL?: boolean;
-  M?: Record<string, StreamAttributeValue>;
-  L?: StreamAttributeValue[];
-  SS?: string[];
-  NS?: string[];
-}
-
-/** The part of a DynamoDB stream record the fan-out reads. */
-export interface StreamRecordLike {
-  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
-  dynamodb?: {
-    NewImage?: Record<string, StreamAttributeValue>;
-    OldImage?: Record<string, StreamAttributeValue>;
-    SequenceNumber?: string;
-  };
-  userIdentity?: { type?: string; principalId?: string } | null;
-}
-
-const unmarshallValue = (value: StreamAttributeValue): unknown => {
-  if (value.S !== undefined) return value.S;
-  if (value.N !== undefined) return Number(value.N);
-  if (value.BOOL !== undefined) return value.BOOL;
-  if (value.NULL !== undefined) return null;
-  if (value.M !== undefined) return unmarshallImage(value.M);
-  if (value.L !== undefined) return value.L.map(unmarshallValue);
-  if (value.SS !== undefined) return [...value.SS];
-  if (value.NS !== undefined) return value.NS.map(Number);
-  return undefined;
-};
-
-/**
- * Turns a stream image into a plain object. Parley's items only hold strings and numbers; the
- * other types are handled for completeness (binary is not used and is dropped).
- */
-export const unmarshallImage = (image: Record<string, StreamAttributeValue>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(image).map(([key, value]) => [key, unmarshallValue(value)]));
+/** The store methods the fan-out calls. */
+export type FanoutStore = RouteStore<'listMembers'>;
 
 /** What the fan-out did with one record (for logs and tests). */
 export type FanoutAction = 'message' | 'presence-join' | 'presence-leave' | 'ignored';
@@ -66,36 +27,23 @@ export type FanoutAction = 'message' | 'presence-join' | 'presence-leave' | 'ign
  *   mapping retries the record (and bisects the batch).
  */
 export const processStreamRecord = async (
-  deps: HandlerDeps,
+  deps: HandlerDeps<FanoutStore>,
   record: StreamRecordLike,
 ): Promise<FanoutAction> => {
-  const image =
-    record.eventName === 'REMOVE'
-      ? record.dynamodb?.OldImage
-      : record.eventName === 'INSERT'
-        ? record.dynamodb?.NewImage
-        : undefined;
-  if (image === undefined) return 'ignored';
-  const item = unmarshallImage(image);
-  const sk = typeof item.sk === 'string' ? item.sk : '';
-  const room = typeof item.room === 'string' ? item.room : undefined;
-  const region = typeof item.region === 'string' ? item.region : undefined;
-  if (room === undefined || region === undefined || region === deps.region) return 'ignored';
-
+  const change = readChange(record);
+  if (change === undefined || change.region === deps.region) return 'ignored';
+  const { room, region } = change;
   let action: FanoutAction;
   let frame: ReturnType<typeof toMessageFrame> | PresenceReplyFrame;
-  if (record.eventName === 'INSERT' && sk.startsWith('MSG#')) {
+  if (change.kind === 'message') {
     action = 'message';
-    frame = toMessageFrame(item as unknown as MessageItem);
-  } else if (sk.startsWith('MEMBER#') && typeof item.user === 'string') {
-    const event = record.eventName === 'INSERT' ? 'join' : 'leave';
-    action = event === 'join' ? 'presence-join' : 'presence-leave';
-    frame = { type: 'presence', room, event, user: item.user, region };
+    frame = toMessageFrame(change.message);
   } else {
-    return 'ignored';
+    action = change.event === 'join' ? 'presence-join' : 'presence-leave';
+    frame = { type: 'presence', room, event: change.event, user: change.user, region };
   }
 
-  const members = await listMembers(deps.db, room, deps.region);
+  const members = await deps.store.listMembers(room, deps.region);
   const report = await deliverToRoom(
     deps,
     frame,
@@ -107,8 +55,8 @@ export const processStreamRecord = async (
     logger.warn('fan-out record not fully delivered', { room, action, undelivered });
     throw new Error(`${undelivered} connection(s) of room ${room} could not be reached`);
   }
-  if (action === 'message' && report.delivered.length > 0) {
-    timing(TimingName.FanoutLatency, deps.now() - Number(item.ts));
+  if (change.kind === 'message' && report.delivered.length > 0) {
+    timing(TimingName.FanoutLatency, deps.now() - Number(change.message.ts));
   }
   return action;
 };

@@ -7,19 +7,27 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { documentClient } from '../../lambdas/shared/clients.js';
 import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import type { RuntimeConfig } from '../../lambdas/shared/env.js';
+import { type Db, dynamoStore } from '../../lambdas/shared/store/index.js';
 
 /** Dummy credentials: local engines accept any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** Builds deps for one region of a table in DynamoDB Local. */
+/** Handler deps on a table in DynamoDB Local, and the table itself, to read items as stored. */
+export type LocalDeps = HandlerDeps & { db: Db };
+
+/** Builds deps for one region of a table in DynamoDB Local, with the whole DynamoDB store. */
 export const localDeps = (options: {
   clientConfig: DynamoDBClientConfig;
   tableName: string;
   connectionsEndpoint: string;
   region?: string;
   config?: Partial<RuntimeConfig>;
-}): HandlerDeps => {
+}): LocalDeps => {
   const region = options.region ?? 'us-east-1';
+  const db: Db = {
+    client: documentClient(new DynamoDBClient({ ...options.clientConfig, maxAttempts: 3 })),
+    table: options.tableName,
+  };
   return {
     config: {
       tableName: options.tableName,
@@ -31,10 +39,8 @@ export const localDeps = (options: {
       deliveryQueueUrl: undefined,
       ...options.config,
     },
-    db: {
-      client: documentClient(new DynamoDBClient({ ...options.clientConfig, maxAttempts: 3 })),
-      table: options.tableName,
-    },
+    db,
+    store: dynamoStore(db),
     region,
     connections: new ApiGatewayManagementApiClient({
       endpoint: options.connectionsEndpoint,

@@ -5,7 +5,7 @@
  */
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AuthorizerEvent } from '../../lambdas/shared/auth.js';
-import type { StreamAttributeValue } from '../../lambdas/shared/stream.js';
+import type { StreamAttributeValue } from '../../lambdas/shared/store/index.js';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket.js';
 
 /** A message event of a WebSocket route (`routeKey` is the action, or `$default`). */

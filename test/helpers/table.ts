@@ -1,6 +1,6 @@
 /**
  * Creates Parley's table (exactly as `docs/data-model.md` describes it, from
- * `lambdas/shared/table-schema.ts`) in a DynamoDB engine, with a fresh name per call so test
+ * `lambdas/shared/store/schema.ts`) in a DynamoDB engine, with a fresh name per call so test
  * files never share state.
  */
 import {
@@ -9,9 +9,9 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, timeToLiveInput } from '../../lambdas/shared/table-schema.js';
+import { createTableInput, timeToLiveInput } from '../../lambdas/shared/store/index.js';
 
-export { createTableInput } from '../../lambdas/shared/table-schema.js';
+export { createTableInput } from '../../lambdas/shared/store/index.js';
 
 let counter = 0;
 

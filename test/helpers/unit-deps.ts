@@ -1,6 +1,8 @@
 /**
- * Dependencies for unit tests: real SDK clients (mocked per test with `aws-sdk-client-mock`),
- * a fixed clock and an instant sleep, so retries and backoff run without waiting.
+ * Dependencies for unit tests: the in-memory store (the route logic is tested on it, without key
+ * shapes), real SDK clients for `@connections` and SQS (mocked per test with
+ * `aws-sdk-client-mock`), a fixed clock and an instant sleep, so retries and backoff run without
+ * waiting. The DynamoDB store's own tests use {@link unitDb}, a table behind a mocked client.
  */
 import {
   ApiGatewayManagementApiClient,
@@ -12,6 +14,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { documentClient } from '../../lambdas/shared/clients.js';
 import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import type { RuntimeConfig } from '../../lambdas/shared/env.js';
+import { createMemoryStore, type Db } from '../../lambdas/shared/store/index.js';
 
 /** The fixed clock of unit tests. */
 export const NOW = 1_700_000_000_000;
@@ -20,7 +23,13 @@ export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/parle
 
 const credentials = { accessKeyId: 'unit', secretAccessKey: 'unit' };
 
-/** Builds handler deps around fresh clients (the mocks intercept every instance of a class). */
+/** The table `parley` through a fresh document client (the mocks intercept every instance). */
+export const unitDb = (region = 'us-east-1'): Db => ({
+  client: documentClient(new DynamoDBClient({ region, credentials })),
+  table: 'parley',
+});
+
+/** Builds handler deps around a fresh, empty in-memory store and fresh clients. */
 export const unitDeps = (
   config: Partial<RuntimeConfig> = {},
   extra: Partial<HandlerDeps> = {},
@@ -37,7 +46,7 @@ export const unitDeps = (
       deliveryQueueUrl: QUEUE_URL,
       ...config,
     },
-    db: { client: documentClient(new DynamoDBClient({ region, credentials })), table: 'parley' },
+    store: createMemoryStore(),
     region,
     connections: new ApiGatewayManagementApiClient({
       region,

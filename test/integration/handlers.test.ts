@@ -8,11 +8,10 @@ import {
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { readStreamBatch } from '../../lambdas/shared/redrive.js';
-import type { StreamRecordLike } from '../../lambdas/shared/stream.js';
+import type { StreamRecordLike } from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { localDeps, useHandlerEnvironment } from '../helpers/deps.js';
+import { type LocalDeps, localDeps, useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { connectEvent, disconnectEvent, lambdaContext, routeEvent, streamEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
@@ -24,7 +23,7 @@ let ddb: DynamoDbLocal | undefined;
 let server: ConnectionsServer;
 let tableName: string;
 let streamArn: string;
-let eastDeps: HandlerDeps;
+let eastDeps: LocalDeps;
 const savedEnv = { ...process.env };
 type Handlers = {
   connect: typeof import('../../lambdas/handlers/connect.js').handler;

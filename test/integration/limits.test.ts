@@ -2,13 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send } from '../../lambdas/handlers/send.js';
-import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { RateLimitedError } from '../../lambdas/shared/errors.js';
-import { takeSendToken } from '../../lambdas/shared/limits.js';
-import { addMembership, keys, putConnection } from '../../lambdas/shared/repository.js';
+import { addMembership, keys, putConnection, takeSendToken } from '../../lambdas/shared/store/index.js';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { localDeps, useHandlerEnvironment } from '../helpers/deps.js';
+import { type LocalDeps, localDeps, useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { connectEvent, disconnectEvent, lambdaContext, routeEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
@@ -17,7 +15,7 @@ import { createTable } from '../helpers/table.js';
 // rate limit also through the send logic with a controlled clock, so refills are exact.
 let ddb: DynamoDbLocal | undefined;
 let server: ConnectionsServer;
-let deps: HandlerDeps;
+let deps: LocalDeps;
 let clock = 1_700_000_000_000;
 const savedEnv = { ...process.env };
 type Handlers = {

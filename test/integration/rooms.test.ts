@@ -8,18 +8,17 @@ import { leave } from '../../lambdas/handlers/leave.js';
 import { presence } from '../../lambdas/handlers/presence.js';
 import { send } from '../../lambdas/handlers/send.js';
 import { deliver } from '../../lambdas/shared/delivery.js';
-import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import { ForbiddenError } from '../../lambdas/shared/errors.js';
-import { putConnection, roomCursor, storeMessageEventual } from '../../lambdas/shared/repository.js';
+import { putConnection, roomCursor, storeMessageEventual } from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { localDeps } from '../helpers/deps.js';
+import { type LocalDeps, localDeps } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { disconnectEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
 
 let ddb: DynamoDbLocal | undefined;
 let server: ConnectionsServer;
-let deps: HandlerDeps;
+let deps: LocalDeps;
 let clock = 1_700_000_000_000;
 
 const partition = async (pk: string) => {

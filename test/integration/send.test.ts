@@ -3,23 +3,22 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from '../../lambdas/handlers/join.js';
 import { send } from '../../lambdas/handlers/send.js';
-import type { HandlerDeps } from '../../lambdas/shared/deps.js';
 import {
   CLAIM_GRACE_MS,
   keys,
   type NewMessage,
   storeMessageEventual,
   storeMessageStrong,
-} from '../../lambdas/shared/repository.js';
+} from '../../lambdas/shared/store/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
-import { localDeps } from '../helpers/deps.js';
+import { type LocalDeps, localDeps } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { createTable } from '../helpers/table.js';
 
 let ddb: DynamoDbLocal | undefined;
 let server: ConnectionsServer;
 let tableName: string;
-let deps: HandlerDeps;
+let deps: LocalDeps;
 
 const roomItems = async (room: string, prefix: string) => {
   const result = await deps.db.client.send(

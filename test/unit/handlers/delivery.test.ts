@@ -4,7 +4,6 @@ import {
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryWorker, parseDeliveryJob } from '../../../lambdas/handlers/delivery.js';
@@ -12,11 +11,9 @@ import { sqsEvent, sqsRecord } from '../../helpers/events.js';
 import { postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);
-const ddbMock = mockClient(DynamoDBDocumentClient);
 
 afterEach(() => {
   apiMock.reset();
-  ddbMock.reset();
 });
 
 const frame = {
@@ -52,21 +49,15 @@ describe('Handler: delivery', () => {
   it('removes gone connections without failing the job', async () => {
     // Prepare
     apiMock.on(PostToConnectionCommand).rejects(new GoneException({ message: 'gone', $metadata: {} }));
-    ddbMock.on(GetCommand).resolves({});
-    ddbMock.on(QueryCommand).resolves({ Items: [] });
-    ddbMock.on(DeleteCommand).resolves({});
+    const deps = unitDeps();
+    await deps.store.putConnection({ connectionId: 'old', user: 'u', region: 'us-east-1', now: 1 });
 
     // Act
-    const response = await deliveryWorker(
-      unitDeps(),
-      sqsEvent(sqsRecord({ frame, connectionIds: ['old'] }, 'm1')),
-    );
+    const response = await deliveryWorker(deps, sqsEvent(sqsRecord({ frame, connectionIds: ['old'] }, 'm1')));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toEqual([
-      { pk: 'CONN#old', sk: 'META' },
-    ]);
+    expect(await deps.store.getConnection('old')).toBeUndefined();
   });
 
   it('reports jobs still throttled or malformed as batch item failures, and only those', async () => {

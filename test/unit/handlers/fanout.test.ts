@@ -4,22 +4,21 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fanout } from '../../../lambdas/handlers/fanout.js';
-import { processStreamRecord, unmarshallImage } from '../../../lambdas/shared/stream.js';
-import { marshallImage, streamEvent, streamRecord } from '../../helpers/events.js';
+import type { Store } from '../../../lambdas/shared/store/index.js';
+import { processStreamRecord } from '../../../lambdas/shared/stream.js';
+import { streamEvent, streamRecord } from '../../helpers/events.js';
 import { postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);
-const ddbMock = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
 
 afterEach(() => {
   apiMock.reset();
-  ddbMock.reset();
   sqsMock.reset();
+  vi.restoreAllMocks();
 });
 
 // The fan-out runs in eu-west-1; us-east-1 is another region.
@@ -49,34 +48,24 @@ const memberImage = (room: string, region: string, user = 'bob') => ({
   joinedAt: 1,
   ttl: 2,
 });
-const localMembers = (...connectionIds: string[]) => ({
-  Items: connectionIds.map((connectionId) => ({
-    connectionId,
-    user: connectionId,
-    region: 'eu-west-1',
-    room: 'r',
-  })),
-});
-
-describe('Stream: unmarshallImage', () => {
-  it('reads strings, numbers, booleans, nulls, maps and lists', () => {
-    // Act
-    const item = unmarshallImage(marshallImage({ s: 'x', n: 12, b: true, z: null, m: { a: [1, 'two'] } }));
-
-    // Assess
-    expect(item).toEqual({ s: 'x', n: 12, b: true, z: null, m: { a: [1, 'two'] } });
-  });
-});
+/** Joins connections of this region (eu-west-1) to a room. */
+const localMembers = async (store: Store, room: string, ...connectionIds: string[]) => {
+  for (const connectionId of connectionIds) {
+    await store.addMembership({ room, connectionId, user: connectionId, region: 'eu-west-1', now: 1 });
+  }
+};
 
 describe('Handler: fanout', () => {
   it("delivers an INSERT of another region's message to this region's members", async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves(localMembers('c1', 'c2'));
+    const fanoutDeps = deps();
+    await localMembers(fanoutDeps.store, 'r', 'c1', 'c2');
+    const list = vi.spyOn(fanoutDeps.store, 'listMembers');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
     const action = await processStreamRecord(
-      deps(),
+      fanoutDeps,
       streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1') }),
     );
 
@@ -96,10 +85,8 @@ describe('Handler: fanout', () => {
       { connectionId: 'c1', frame: message },
       { connectionId: 'c2', frame: message },
     ]);
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
-      ':pk': 'ROOM#r',
-      ':prefix': 'MEMBER#eu-west-1#',
-    });
+    // This region's members only.
+    expect(list.mock.calls).toEqual([['r', 'eu-west-1']]);
   });
 
   it('ignores messages accepted in this region, modifications and other items', async () => {
@@ -131,20 +118,21 @@ describe('Handler: fanout', () => {
 
   it('turns membership INSERT and REMOVE (TTL expiry included) of other regions into presence events', async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves(localMembers('c1'));
+    const fanoutDeps = deps();
+    await localMembers(fanoutDeps.store, 'r', 'c1');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
     const joined = await processStreamRecord(
-      deps(),
+      fanoutDeps,
       streamRecord('INSERT', { newImage: memberImage('r', 'us-east-1') }),
     );
     const expired = await processStreamRecord(
-      deps(),
+      fanoutDeps,
       streamRecord('REMOVE', { oldImage: memberImage('r', 'us-east-1') }, { ttl: true }),
     );
     const own = await processStreamRecord(
-      deps(),
+      fanoutDeps,
       streamRecord('INSERT', { newImage: memberImage('r', 'eu-west-1') }),
     );
 
@@ -158,12 +146,9 @@ describe('Handler: fanout', () => {
 
   it('reports only the record whose delivery failed as a batch item failure', async () => {
     // Prepare
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#ok', ':prefix': 'MEMBER#eu-west-1#' } })
-      .resolves(localMembers('good'));
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#bad', ':prefix': 'MEMBER#eu-west-1#' } })
-      .resolves(localMembers('broken'));
+    const fanoutDeps = deps();
+    await localMembers(fanoutDeps.store, 'ok', 'good');
+    await localMembers(fanoutDeps.store, 'bad', 'broken');
     apiMock.on(PostToConnectionCommand, { ConnectionId: 'good' }).resolves({});
     apiMock
       .on(PostToConnectionCommand, { ConnectionId: 'broken' })
@@ -172,7 +157,7 @@ describe('Handler: fanout', () => {
     const bad = streamRecord('INSERT', { newImage: messageImage('bad', 'us-east-1', 2) });
 
     // Act
-    const response = await fanout(deps(), streamEvent(ok, bad));
+    const response = await fanout(fanoutDeps, streamEvent(ok, bad));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: bad.dynamodb?.SequenceNumber }] });
@@ -186,7 +171,8 @@ describe('Handler: fanout', () => {
 
   it('after a failed record, fails the rest of the batch so the retry keeps stream order', async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves(localMembers('c1'));
+    const fanoutDeps = deps();
+    await localMembers(fanoutDeps.store, 'r', 'c1');
     apiMock.on(PostToConnectionCommand).resolves({});
     const first = streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1', 1) });
     const failing = streamRecord('INSERT', {
@@ -195,7 +181,7 @@ describe('Handler: fanout', () => {
     const later = streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1', 3) });
 
     // Act
-    const response = await fanout(deps(), streamEvent(first, failing, later));
+    const response = await fanout(fanoutDeps, streamEvent(first, failing, later));
 
     // Assess
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
@@ -207,11 +193,12 @@ describe('Handler: fanout', () => {
 
   it('fails the whole batch when every record fails, so the mapping retries it', async () => {
     // Prepare
-    ddbMock.on(QueryCommand).rejects(new Error('table unavailable'));
+    const fanoutDeps = deps();
+    vi.spyOn(fanoutDeps.store, 'listMembers').mockRejectedValue(new Error('table unavailable'));
 
     // Act + Assess
     await expect(
-      fanout(deps(), streamEvent(streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1') }))),
+      fanout(fanoutDeps, streamEvent(streamRecord('INSERT', { newImage: messageImage('r', 'us-east-1') }))),
     ).rejects.toThrow();
   });
 });

@@ -1,41 +1,35 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { health } from '../../../lambdas/handlers/health.js';
-import { HEALTH_KEY } from '../../../lambdas/shared/health.js';
-import { unitDeps } from '../../helpers/unit-deps.js';
-
-const ddbMock = mockClient(DynamoDBDocumentClient);
+import { createMemoryStore } from '../../../lambdas/shared/store/index.js';
 
 afterEach(() => {
-  ddbMock.reset();
+  vi.restoreAllMocks();
 });
 
 describe('Handler: health', () => {
   it('answers 200 ok with the region when the replica answers', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({});
+    const store = createMemoryStore();
+    const probe = vi.spyOn(store, 'probe');
 
     // Act
-    const result = await health(unitDeps().db, 'us-east-1');
+    const result = await health(store, 'us-east-1');
 
     // Assess
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(String(result.body))).toEqual({ status: 'ok', region: 'us-east-1' });
-    expect(ddbMock.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({
-      TableName: 'parley',
-      Key: HEALTH_KEY,
-    });
+    expect(probe).toHaveBeenCalledTimes(1);
   });
 
   it('answers 503 unavailable with the reason when the replica fails', async () => {
     // Prepare
-    ddbMock
-      .on(GetCommand)
-      .rejects(Object.assign(new Error('endpoint unreachable'), { name: 'InternalServerError' }));
+    const store = createMemoryStore();
+    vi.spyOn(store, 'probe').mockRejectedValue(
+      Object.assign(new Error('endpoint unreachable'), { name: 'InternalServerError' }),
+    );
 
     // Act
-    const result = await health(unitDeps().db, 'eu-west-1');
+    const result = await health(store, 'eu-west-1');
 
     // Assess
     expect(result.statusCode).toBe(503);

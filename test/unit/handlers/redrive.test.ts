@@ -17,7 +17,7 @@ import {
   redriveStreamDlq,
   type StreamBatchInfo,
 } from '../../../lambdas/shared/redrive.js';
-import type { StreamRecordLike } from '../../../lambdas/shared/stream.js';
+import type { StreamRecordLike } from '../../../lambdas/shared/store/index.js';
 
 const sqsMock = mockClient(SQSClient);
 const streamsMock = mockClient(DynamoDBStreamsClient);

@@ -3,17 +3,8 @@ import {
   GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from '../../../lambdas/handlers/connect.js';
 import { defaultError, fallback } from '../../../lambdas/handlers/default.js';
 import { disconnect } from '../../../lambdas/handlers/disconnect.js';
@@ -23,123 +14,103 @@ import { leave } from '../../../lambdas/handlers/leave.js';
 import { ping } from '../../../lambdas/handlers/ping.js';
 import { presence } from '../../../lambdas/handlers/presence.js';
 import { ForbiddenError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
-import { CONNECTION_TTL_SECONDS, keys } from '../../../lambdas/shared/repository.js';
+import { createMemoryStore, type Store } from '../../../lambdas/shared/store/index.js';
 import { connectEvent, disconnectEvent, routeEvent } from '../../helpers/events.js';
 import { NOW, postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);
-const ddbMock = mockClient(DynamoDBDocumentClient);
 
 afterEach(() => {
   apiMock.reset();
-  ddbMock.reset();
+  vi.restoreAllMocks();
 });
 
 const caller = { connectionId: 'c1', user: 'alice' };
-const member = (connectionId: string, user: string, region = 'us-east-1') => ({
-  connectionId,
-  user,
-  region,
-  room: 'r',
-});
-const seenItem = (connectionId: string, lastSeen: number) => ({ pk: `CONN#${connectionId}`, lastSeen });
-const storedMessage = (origin: string, seq: number) => ({
-  room: 'r',
-  id: `${origin}-${seq}`,
-  origin,
-  seq,
-  from: 'bob',
-  body: '"x"',
-  ts: seq,
-  region: origin,
-});
+
+/** A connection as `$connect` stores it, last heard from at `lastSeen`. */
+const connected = (store: Store, connectionId: string, user: string, region = 'us-east-1', lastSeen = NOW) =>
+  store.putConnection({ connectionId, user, region, now: lastSeen });
+
+/** A membership as `join` writes it. */
+const joined = (store: Store, room: string, connectionId: string, user: string, region = 'us-east-1') =>
+  store.addMembership({ room, connectionId, user, region, now: NOW - 60_000 });
+
+/** A message of `origin` stored with seq `seq` (and ts `seq`), as a send in that region would. */
+const stored = (store: Store, origin: string, seq: number) =>
+  store.storeMessage(
+    { room: 'r', id: `${origin}-${seq}`, from: 'bob', body: 'x', region: origin },
+    { consistency: 'eventual', retentionDays: 30, now: () => seq },
+  );
 
 describe('Handler: connect', () => {
-  it('stores the connection with its user, region and a 2 h 10 min TTL', async () => {
+  it('stores the connection with its user and region, seen now, and counts it for its user', async () => {
     // Prepare
-    ddbMock.on(PutCommand).resolves({});
-    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    const deps = unitDeps();
 
     // Act
-    const result = await connect(unitDeps(), connectEvent('c1', 'alice'));
+    const result = await connect(deps, connectEvent('c1', 'alice'));
 
     // Assess
     expect(result).toEqual({ statusCode: 200 });
-    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input.Item).toEqual({
-      pk: 'USER#alice',
-      sk: 'CONN#c1',
-      region: 'us-east-1',
-      connectedAt: NOW,
-      ttl: NOW / 1000 + CONNECTION_TTL_SECONDS,
-    });
-    expect(ddbMock.commandCalls(PutCommand)[1]?.args[0].input.Item).toEqual({
-      pk: 'CONN#c1',
-      sk: 'META',
+    expect(await deps.store.getConnection('c1')).toEqual({
       user: 'alice',
       region: 'us-east-1',
       connectedAt: NOW,
       lastSeen: NOW,
-      ttl: NOW / 1000 + CONNECTION_TTL_SECONDS,
     });
-    expect(CONNECTION_TTL_SECONDS).toBe(7_800);
+    // Counted: under a limit of one, alice may not open another.
+    expect(
+      await deps.store.registerUserConnection({
+        user: 'alice',
+        connectionId: 'c2',
+        region: 'us-east-1',
+        now: NOW,
+        max: 1,
+      }),
+    ).toBe(false);
   });
 
   it('answers 401 and stores nothing without an authorizer user', async () => {
+    // Prepare
+    const deps = unitDeps();
+    const register = vi.spyOn(deps.store, 'registerUserConnection');
+    const put = vi.spyOn(deps.store, 'putConnection');
+
     // Act
-    const result = await connect(unitDeps(), connectEvent('c1', null));
+    const result = await connect(deps, connectEvent('c1', null));
 
     // Assess
     expect(result).toEqual({ statusCode: 401 });
-    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+    expect(register).not.toHaveBeenCalled();
+    expect(put).not.toHaveBeenCalled();
   });
 });
 
 describe('Handler: join', () => {
   it('writes both memberships, answers joined, replays from since in seq order, then announces to others', async () => {
     // Prepare
-    ddbMock.on(PutCommand).resolves({});
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#r', ':prefix': 'SEQ#' } })
-      .resolves({ Items: [{ sk: 'SEQ#us-east-1' }] });
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#r', ':prefix': 'MEMBER#' } })
-      .resolves({ Items: [member('c1', 'alice'), member('c2', 'bob'), member('w1', 'carl', 'eu-west-1')] });
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#r', ':prefix': 'MEMBER#us-east-1#' } })
-      .resolves({ Items: [member('c1', 'alice'), member('c2', 'bob')] });
-    ddbMock.on(QueryCommand, { Limit: 1 }).resolves({ Items: [{ seq: 3 }] });
-    // Resume query: messages after seq 1 of us-east-1, in two pages.
-    ddbMock
-      .on(QueryCommand, {
-        ConsistentRead: true,
-        ExpressionAttributeValues: {
-          ':pk': 'ROOM#r',
-          ':from': 'MSG#us-east-1#000000000002',
-          ':to': 'MSG#us-east-1#999999999999',
-        },
-      })
-      .resolvesOnce({ Items: [storedMessage('us-east-1', 2)], LastEvaluatedKey: { pk: 'ROOM#r', sk: 'x' } })
-      .resolvesOnce({ Items: [storedMessage('us-east-1', 3)] });
-    ddbMock.on(BatchGetCommand).resolves({
-      Responses: { parley: [seenItem('c1', NOW), seenItem('c2', NOW - 5_000), seenItem('w1', NOW - 30_000)] },
-    });
+    const deps = unitDeps();
+    const { store } = deps;
+    await connected(store, 'c1', 'alice');
+    await connected(store, 'c2', 'bob', 'us-east-1', NOW - 5_000);
+    await connected(store, 'w1', 'carl', 'eu-west-1', NOW - 30_000);
+    await joined(store, 'r', 'c2', 'bob');
+    await joined(store, 'r', 'w1', 'carl', 'eu-west-1');
+    for (const seq of [1, 2, 3]) await stored(store, 'us-east-1', seq);
     apiMock.on(PostToConnectionCommand).resolves({});
-    ddbMock.on(GetCommand).resolves({});
-    ddbMock.on(QueryCommand, { Select: 'COUNT' }).resolves({ Count: 0 });
 
     // Act
-    await join(unitDeps(), caller, { action: 'join', room: 'r', ref: 'j', since: { 'us-east-1': 1 } });
+    await join(deps, caller, { action: 'join', room: 'r', ref: 'j', since: { 'us-east-1': 1 } });
 
     // Assess
-    expect(ddbMock.commandCalls(PutCommand).map((call) => call.args[0].input.Item)).toEqual([
-      expect.objectContaining({
-        ...keys.roomMember('r', 'us-east-1', 'c1'),
-        user: 'alice',
-        connectionId: 'c1',
-        joinedAt: NOW,
-      }),
-      expect.objectContaining({ ...keys.connectionRoom('c1', 'r'), room: 'r' }),
-    ]);
+    expect(await store.isMember('r', 'c1')).toBe(true);
+    expect(await store.listMembers('r', 'us-east-1')).toContainEqual({
+      room: 'r',
+      user: 'alice',
+      region: 'us-east-1',
+      connectionId: 'c1',
+      joinedAt: NOW,
+    });
     expect(postedFrames(apiMock)).toEqual([
       {
         connectionId: 'c1',
@@ -173,32 +144,31 @@ describe('Handler: join', () => {
 
   it('refuses an unknown connection without a user', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({});
+    const deps = unitDeps();
 
     // Act + Assess
     await expect(
-      join(unitDeps(), { connectionId: 'c1', user: undefined }, { action: 'join', room: 'r' }),
+      join(deps, { connectionId: 'c1', user: undefined }, { action: 'join', room: 'r' }),
     ).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+    expect(await deps.store.isMember('r', 'c1')).toBe(false);
+    expect(await deps.store.listMembers('r')).toEqual([]);
   });
 });
 
 describe('Handler: leave', () => {
   it('removes both memberships, answers left and tells the remaining local members', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock.on(DeleteCommand).resolves({});
-    ddbMock.on(QueryCommand).resolves({ Items: [member('c2', 'bob')] });
+    const deps = unitDeps();
+    await joined(deps.store, 'r', 'c1', 'alice');
+    await joined(deps.store, 'r', 'c2', 'bob');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await leave(unitDeps(), caller, { action: 'leave', room: 'r', ref: 'l' });
+    await leave(deps, caller, { action: 'leave', room: 'r', ref: 'l' });
 
     // Assess
-    expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toEqual([
-      keys.connectionRoom('c1', 'r'),
-      keys.roomMember('r', 'us-east-1', 'c1'),
-    ]);
+    expect(await deps.store.isMember('r', 'c1')).toBe(false);
+    expect((await deps.store.listMembers('r')).map((member) => member.connectionId)).toEqual(['c2']);
     expect(postedFrames(apiMock)).toEqual([
       { connectionId: 'c1', frame: { type: 'left', ref: 'l', room: 'r' } },
       {
@@ -210,33 +180,34 @@ describe('Handler: leave', () => {
 
   it('answers left without announcing when the connection was not in the room', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({});
+    const deps = unitDeps();
+    await joined(deps.store, 'r', 'c2', 'bob');
+    const remove = vi.spyOn(deps.store, 'removeMembership');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await leave(unitDeps(), caller, { action: 'leave', room: 'r' });
+    await leave(deps, caller, { action: 'leave', room: 'r' });
 
     // Assess
     expect(postedFrames(apiMock)).toEqual([{ connectionId: 'c1', frame: { type: 'left', room: 'r' } }]);
-    expect(ddbMock.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(remove).not.toHaveBeenCalled();
   });
 });
 
 describe('Handler: history', () => {
   it('answers the page oldest first with the default limit of 50', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock
-      .on(QueryCommand)
-      .resolves({ Items: [storedMessage('us-east-1', 2), storedMessage('us-east-1', 1)] });
+    const deps = unitDeps();
+    await joined(deps.store, 'r', 'c1', 'alice');
+    for (const seq of [1, 2]) await stored(deps.store, 'us-east-1', seq);
+    const page = vi.spyOn(deps.store, 'historyPage');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await history(unitDeps(), caller, { action: 'history', room: 'r', ref: 'h' });
+    await history(deps, caller, { action: 'history', room: 'r', ref: 'h' });
 
     // Assess
-    // One more than the page: whether the page ends inside a group of messages with one ts.
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.Limit).toBe(51);
+    expect(page).toHaveBeenCalledWith('r', { limit: 50, before: undefined });
     const reply = postedFrames(apiMock)[0]?.frame;
     expect(reply).toMatchObject({ type: 'history', ref: 'h', room: 'r' });
     expect(((reply?.messages ?? []) as { seq: number }[]).map((message) => message.seq)).toEqual([1, 2]);
@@ -244,28 +215,30 @@ describe('Handler: history', () => {
 
   it('is forbidden before join', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({});
+    const deps = unitDeps();
+    const page = vi.spyOn(deps.store, 'historyPage');
 
     // Act + Assess
-    await expect(history(unitDeps(), caller, { action: 'history', room: 'r' })).rejects.toBeInstanceOf(
+    await expect(history(deps, caller, { action: 'history', room: 'r' })).rejects.toBeInstanceOf(
       ForbiddenError,
     );
-    expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(page).not.toHaveBeenCalled();
   });
 });
 
 describe('Handler: presence', () => {
   it('lists the members of every region', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock.on(QueryCommand).resolves({ Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1')] });
-    ddbMock.on(BatchGetCommand).resolves({
-      Responses: { parley: [seenItem('c1', NOW - 1_000), seenItem('w1', NOW - 44_000)] },
-    });
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice', 'us-east-1', NOW - 1_000);
+    await connected(deps.store, 'w1', 'bob', 'eu-west-1', NOW - 44_000);
+    await joined(deps.store, 'r', 'c1', 'alice');
+    await joined(deps.store, 'r', 'w1', 'bob', 'eu-west-1');
+    const list = vi.spyOn(deps.store, 'listMembers');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await presence(unitDeps(), caller, { action: 'presence', room: 'r' });
+    await presence(deps, caller, { action: 'presence', room: 'r' });
 
     // Assess
     expect(postedFrames(apiMock)[0]?.frame).toEqual({
@@ -276,26 +249,23 @@ describe('Handler: presence', () => {
         { user: 'bob', region: 'eu-west-1' },
       ],
     });
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
-      ':pk': 'ROOM#r',
-      ':prefix': 'MEMBER#',
-    });
+    // Every region's members: no region named.
+    expect(list.mock.calls).toEqual([['r']]);
   });
 
   it('leaves out a member of another region not heard from within the presence timeout', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock.on(QueryCommand).resolves({
-      Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1'), member('w2', 'carol', 'eu-west-1')],
-    });
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice');
     // bob's region went down 46 s ago; carol's connection item is gone from this replica.
-    ddbMock.on(BatchGetCommand).resolves({
-      Responses: { parley: [seenItem('c1', NOW), seenItem('w1', NOW - 46_000)] },
-    });
+    await connected(deps.store, 'w1', 'bob', 'eu-west-1', NOW - 46_000);
+    await joined(deps.store, 'r', 'c1', 'alice');
+    await joined(deps.store, 'r', 'w1', 'bob', 'eu-west-1');
+    await joined(deps.store, 'r', 'w2', 'carol', 'eu-west-1');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await presence(unitDeps(), caller, { action: 'presence', room: 'r' });
+    await presence(deps, caller, { action: 'presence', room: 'r' });
 
     // Assess
     expect(postedFrames(apiMock)[0]?.frame).toMatchObject({
@@ -306,20 +276,17 @@ describe('Handler: presence', () => {
 
   it('asks @connections about a stale member of this region: keeps a live one, removes a gone one', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock
-      .on(QueryCommand, { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)' })
-      .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) =>
-        input.ExpressionAttributeValues[':pk'] === 'ROOM#r'
-          ? { Items: [member('c1', 'alice'), member('quiet', 'dave'), member('dead', 'erin')] }
-          : { Items: [{ room: 'r' }] },
-      );
-    ddbMock.on(BatchGetCommand).resolves({
-      Responses: {
-        parley: [seenItem('c1', NOW), seenItem('quiet', NOW - 600_000), seenItem('dead', NOW - 600_000)],
-      },
-    });
-    ddbMock.on(DeleteCommand).resolves({});
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice');
+    await connected(deps.store, 'quiet', 'dave', 'us-east-1', NOW - 600_000);
+    await connected(deps.store, 'dead', 'erin', 'us-east-1', NOW - 600_000);
+    for (const [connectionId, user] of [
+      ['c1', 'alice'],
+      ['quiet', 'dave'],
+      ['dead', 'erin'],
+    ] as const) {
+      await joined(deps.store, 'r', connectionId, user);
+    }
     apiMock.on(GetConnectionCommand, { ConnectionId: 'quiet' }).resolves({});
     apiMock
       .on(GetConnectionCommand, { ConnectionId: 'dead' })
@@ -329,7 +296,7 @@ describe('Handler: presence', () => {
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await presence(unitDeps(), caller, { action: 'presence', room: 'r' });
+    await presence(deps, caller, { action: 'presence', room: 'r' });
 
     // Assess
     expect(postedFrames(apiMock)[0]?.frame).toMatchObject({
@@ -338,30 +305,29 @@ describe('Handler: presence', () => {
         { user: 'dave', region: 'us-east-1' },
       ],
     });
-    const deleted = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
-    expect(deleted).toContainEqual(keys.connection('dead'));
-    expect(deleted).toContainEqual(keys.roomMember('r', 'us-east-1', 'dead'));
-    expect(deleted).not.toContainEqual(keys.connection('quiet'));
+    expect(await deps.store.getConnection('dead')).toBeUndefined();
+    expect(await deps.store.isMember('r', 'dead')).toBe(false);
+    expect(await deps.store.getConnection('quiet')).toBeDefined();
+    expect(await deps.store.isMember('r', 'quiet')).toBe(true);
   });
 
   it('lists every member, with no reads of connections, when the presence timeout is 0', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { pk: 'CONN#c1' } });
-    ddbMock.on(QueryCommand).resolves({ Items: [member('c1', 'alice'), member('w1', 'bob', 'eu-west-1')] });
+    const deps = unitDeps({ presenceTimeoutSeconds: 0 });
+    await joined(deps.store, 'r', 'c1', 'alice');
+    await joined(deps.store, 'r', 'w1', 'bob', 'eu-west-1');
+    const seen = vi.spyOn(deps.store, 'lastSeenOf');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await presence(unitDeps({ presenceTimeoutSeconds: 0 }), caller, { action: 'presence', room: 'r' });
+    await presence(deps, caller, { action: 'presence', room: 'r' });
 
     // Assess
     expect(postedFrames(apiMock)[0]?.frame).toMatchObject({ members: [{ user: 'alice' }, { user: 'bob' }] });
-    expect(ddbMock.commandCalls(BatchGetCommand)).toHaveLength(0);
+    expect(seen).not.toHaveBeenCalled();
   });
 
   it('is forbidden before join', async () => {
-    // Prepare
-    ddbMock.on(GetCommand).resolves({});
-
     // Act + Assess
     await expect(presence(unitDeps(), caller, { action: 'presence', room: 'r' })).rejects.toBeInstanceOf(
       ForbiddenError,
@@ -370,39 +336,40 @@ describe('Handler: presence', () => {
 });
 
 describe('Handler: ping and $default', () => {
-  it('answers pong with the server time and the ref', async () => {
+  it('answers pong with the server time and the ref, and records the heartbeat', async () => {
     // Prepare
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice', 'us-east-1', NOW - 20_000);
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    await ping(unitDeps(), caller, { action: 'ping', ref: 'p' });
+    await ping(deps, caller, { action: 'ping', ref: 'p' });
 
     // Assess
     expect(postedFrames(apiMock)).toEqual([
       { connectionId: 'c1', frame: { type: 'pong', ref: 'p', ts: NOW } },
     ]);
-    expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
-      Key: keys.connection('c1'),
-      UpdateExpression: 'SET lastSeen = :now',
-      ExpressionAttributeValues: { ':now': NOW },
-    });
+    expect(await deps.store.lastSeenOf(['c1'])).toEqual(new Map([['c1', NOW]]));
   });
 
   it('still answers pong when recording the heartbeat fails, and records none with the presence timeout off', async () => {
     // Prepare
+    const store = createMemoryStore();
+    const touch = vi
+      .spyOn(store, 'touchConnection')
+      .mockRejectedValueOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
     apiMock.on(PostToConnectionCommand).resolves({});
-    ddbMock.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
 
     // Act
-    await ping(unitDeps(), caller, { action: 'ping', ref: 'a' });
-    await ping(unitDeps({ presenceTimeoutSeconds: 0 }), caller, { action: 'ping', ref: 'b' });
+    await ping(unitDeps({}, { store }), caller, { action: 'ping', ref: 'a' });
+    await ping(unitDeps({ presenceTimeoutSeconds: 0 }, { store }), caller, { action: 'ping', ref: 'b' });
 
     // Assess
     expect(postedFrames(apiMock).map((posted) => posted.frame)).toEqual([
       { type: 'pong', ref: 'a', ts: NOW },
       { type: 'pong', ref: 'b', ts: NOW },
     ]);
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(touch).toHaveBeenCalledTimes(1);
   });
 
   it('names the unknown action in a bad_request error', async () => {
@@ -442,28 +409,20 @@ describe('Handler: ping and $default', () => {
 describe('Handler: disconnect', () => {
   it('removes the connection and its memberships and announces the leave', async () => {
     // Prepare
-    ddbMock.on(GetCommand).resolves({ Item: { user: 'alice', region: 'us-east-1' } });
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'CONN#c1', ':prefix': 'ROOM#' } })
-      .resolves({ Items: [{ room: 'r' }] });
-    ddbMock
-      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ROOM#r', ':prefix': 'MEMBER#us-east-1#' } })
-      .resolves({ Items: [member('c2', 'bob')] });
-    ddbMock.on(DeleteCommand).resolves({});
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice');
+    await joined(deps.store, 'r', 'c1', 'alice');
+    await joined(deps.store, 'r', 'c2', 'bob');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
-    const result = await disconnect(unitDeps(), disconnectEvent('c1', 'alice'));
+    const result = await disconnect(deps, disconnectEvent('c1', 'alice'));
 
     // Assess
     expect(result).toEqual({ statusCode: 200 });
-    expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toEqual(
-      expect.arrayContaining([
-        keys.connection('c1'),
-        keys.connectionRoom('c1', 'r'),
-        keys.roomMember('r', 'us-east-1', 'c1'),
-      ]),
-    );
+    expect(await deps.store.getConnection('c1')).toBeUndefined();
+    expect(await deps.store.isMember('r', 'c1')).toBe(false);
+    expect((await deps.store.listMembers('r')).map((member) => member.connectionId)).toEqual(['c2']);
     expect(postedFrames(apiMock)).toEqual([
       {
         connectionId: 'c2',

@@ -6,7 +6,6 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -24,7 +23,6 @@ import type { ServerFrame } from '../../../protocol/index.js';
 import { postedFrames, QUEUE_URL, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);
-const ddbMock = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
 
 const frame: ServerFrame = { type: 'pong', ts: 1 };
@@ -34,7 +32,6 @@ const throttled = () =>
 
 afterEach(() => {
   apiMock.reset();
-  ddbMock.reset();
   sqsMock.reset();
 });
 
@@ -72,30 +69,41 @@ describe('Shared: delivery', () => {
     // Prepare
     apiMock.on(PostToConnectionCommand, { ConnectionId: 'stale' }).rejects(gone());
     apiMock.on(PostToConnectionCommand, { ConnectionId: 'fresh' }).resolves({});
-    ddbMock
-      .on(GetCommand)
-      .resolves({ Item: { pk: 'CONN#stale', sk: 'META', user: 'u', region: 'us-east-1' } });
-    ddbMock.on(QueryCommand).resolves({ Items: [{ room: 'r1' }, { room: 'r2' }] });
-    ddbMock.on(DeleteCommand).resolves({});
+    const deps = unitDeps();
+    const { store } = deps;
+    await store.putConnection({ connectionId: 'stale', user: 'u', region: 'us-east-1', now: 1 });
+    await store.registerUserConnection({
+      user: 'u',
+      connectionId: 'stale',
+      region: 'us-east-1',
+      now: 1,
+      max: 5,
+    });
+    for (const room of ['r1', 'r2']) {
+      await store.addMembership({ room, connectionId: 'stale', user: 'u', region: 'us-east-1', now: 1 });
+    }
 
     // Act
-    const report = await deliver(unitDeps(), frame, ['stale', 'fresh']);
+    const report = await deliver(deps, frame, ['stale', 'fresh']);
 
     // Assess
     expect(report.gone).toEqual(['stale']);
     expect(report.delivered).toEqual(['fresh']);
-    const deleted = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
-    expect(deleted).toEqual(
-      expect.arrayContaining([
-        { pk: 'CONN#stale', sk: 'ROOM#r1' },
-        { pk: 'ROOM#r1', sk: 'MEMBER#us-east-1#stale' },
-        { pk: 'CONN#stale', sk: 'ROOM#r2' },
-        { pk: 'ROOM#r2', sk: 'MEMBER#us-east-1#stale' },
-        { pk: 'CONN#stale', sk: 'META' },
-        { pk: 'USER#u', sk: 'CONN#stale' },
-      ]),
-    );
-    expect(deleted).toHaveLength(6);
+    expect(await store.getConnection('stale')).toBeUndefined();
+    for (const room of ['r1', 'r2']) {
+      expect(await store.isMember(room, 'stale')).toBe(false);
+      expect(await store.listMembers(room)).toEqual([]);
+    }
+    // Its user entry too: under a limit of one, u may connect again.
+    expect(
+      await store.registerUserConnection({
+        user: 'u',
+        connectionId: 'next',
+        region: 'us-east-1',
+        now: 1,
+        max: 1,
+      }),
+    ).toBe(true);
   });
 
   it('retries throttling with backoff and full jitter, then succeeds', async () => {

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ApiGatewayManagementApiClient, GetConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import middy from '@middy/core';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -15,11 +15,11 @@ import { flushMetrics } from '../../../lambdas/shared/route.js';
 import { connectEvent, lambdaContext } from '../../helpers/events.js';
 import { unitDeps } from '../../helpers/unit-deps.js';
 
-const ddbMock = mockClient(DynamoDBDocumentClient);
+const apiMock = mockClient(ApiGatewayManagementApiClient);
 
 afterEach(() => {
   vi.restoreAllMocks();
-  ddbMock.reset();
+  apiMock.reset();
 });
 
 describe('Shared: metrics', () => {
@@ -87,20 +87,25 @@ describe('Shared: metrics', () => {
   it('$connect counts opened connections, and refused ones at the per-user limit', async () => {
     // Prepare
     const add = vi.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
-    ddbMock.on(PutCommand).resolves({});
-    ddbMock
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [] })
-      .resolves({ Items: [{ sk: 'CONN#a' }, { sk: 'CONN#b' }] });
+    // c1 and alice's connection in another region are open, and alive, when c2 connects.
+    apiMock.on(GetConnectionCommand).resolves({});
     const deps = unitDeps({ limits: { maxConnectionsPerUser: 2 } });
 
     // Act
     const opened = await connect(deps, connectEvent('c1', 'alice'));
+    await deps.store.registerUserConnection({
+      user: 'alice',
+      connectionId: 'w1',
+      region: 'eu-west-1',
+      now: 1,
+      max: 10,
+    });
     const refused = await connect(deps, connectEvent('c2', 'alice'));
 
     // Assess
     expect([opened.statusCode, refused.statusCode]).toEqual([200, 429]);
     expect(add.mock.calls.map((call) => call[0])).toEqual(['ConnectionsOpened', 'ConnectionsRefused']);
-    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(2);
+    expect(await deps.store.getConnection('c1')).toBeDefined();
+    expect(await deps.store.getConnection('c2')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitter, retry } from '../../../lambdas/shared/retry.js';
+import { exponential, fullJitter, isRetryLater, RetryLater, retry } from '../../../lambdas/shared/retry.js';
 
 const named = (name: string) => Object.assign(new Error(name), { name });
 
@@ -10,6 +10,39 @@ describe('Server retries', () => {
     expect(fullJitter(10, 50, 2_000, () => 0.999)).toBeLessThan(2_000);
     expect(fullJitter(10, 50, 2_000, () => 0)).toBe(0);
     expect(fullJitter(5_000, 50, 2_000, () => 0.5)).toBe(1_000);
+  });
+
+  it('exponential backoff doubles from the base up to the cap, and never overflows', () => {
+    expect([0, 1, 2, 3, 4].map((attempt) => exponential(attempt, 50, 400))).toEqual([50, 100, 200, 400, 400]);
+    expect(exponential(5_000, 50, 400)).toBe(400);
+  });
+
+  it('runs again an attempt that is not done yet, and hands back the last one when the attempts are spent', async () => {
+    // Prepare
+    const outcomes = [new RetryLater('busy'), new RetryLater('still busy'), 'done'];
+    const waits: number[] = [];
+    const run = async () => {
+      const next = outcomes.shift();
+      if (next instanceof RetryLater) throw next;
+      return next;
+    };
+    const options = {
+      retryable: isRetryLater,
+      delayMs: (attempt: number) => exponential(attempt, 10, 1_000),
+      sleep: async (ms: number) => void waits.push(ms),
+    };
+
+    // Act
+    const done = await retry(run, { ...options, attempts: 3 });
+    const spent = await retry(async () => Promise.reject(new RetryLater('never')), {
+      ...options,
+      attempts: 2,
+    }).catch((error: unknown) => error);
+
+    // Assess
+    expect(done).toBe('done');
+    expect(waits).toEqual([10, 20, 10]);
+    expect(isRetryLater(spent) && spent.message).toBe('never');
   });
 
   it('retries what it may, waiting the delay of each attempt, until the run succeeds', async () => {

@@ -9,17 +9,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContentionError } from '../../../lambdas/shared/errors.js';
+import { ContentionError } from '../../../../lambdas/shared/errors.js';
 import {
-  historyPage,
   keys,
-  pageBoundary,
-  presenceOf,
+  storeMessage,
   storeMessageEventual,
   storeMessageStrong,
-  toMessageFrame,
-} from '../../../lambdas/shared/repository.js';
-import { NOW, unitDeps } from '../../helpers/unit-deps.js';
+} from '../../../../lambdas/shared/store/index.js';
+import { NOW, unitDb } from '../../../helpers/unit-deps.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 
@@ -36,94 +33,64 @@ const canceled = (...codes: string[]) =>
     CancellationReasons: codes.map((Code) => ({ Code })),
   });
 
-describe('Shared: repository keys and shapes', () => {
-  it('builds the keys of docs/data-model.md', () => {
-    // Assess
-    expect(keys.connection('c')).toEqual({ pk: 'CONN#c', sk: 'META' });
-    expect(keys.roomMember('r', 'eu-west-1', 'c')).toEqual({ pk: 'ROOM#r', sk: 'MEMBER#eu-west-1#c' });
-    expect(keys.connectionRoom('c', 'r')).toEqual({ pk: 'CONN#c', sk: 'ROOM#r' });
-    expect(keys.counter('r', 'global')).toEqual({ pk: 'ROOM#r', sk: 'SEQ#global' });
-    expect(keys.claim('r', 'i')).toEqual({ pk: 'ROOM#r', sk: 'ID#i' });
-    expect(keys.message('r', 'us-east-1', 42)).toEqual({ pk: 'ROOM#r', sk: 'MSG#us-east-1#000000000042' });
-    expect(keys.timeSortKey(1_700_000_000_000, 'us-east-1', 7)).toBe('1700000000000#us-east-1#000000000007');
-  });
-
-  it('turns a stored message into a message frame, parsing the body text', () => {
-    // Act
-    const frame = toMessageFrame({
-      room: 'r',
-      id: 'i',
-      origin: 'o',
-      seq: 3,
-      from: 'u',
-      body: '{"a":[1,null]}',
-      ts: 5,
-      region: 'o',
-    });
-
-    // Assess
-    expect(frame).toEqual({
-      type: 'message',
-      room: 'r',
-      id: 'i',
-      origin: 'o',
-      seq: 3,
-      from: 'u',
-      body: { a: [1, null] },
-      ts: 5,
-    });
-  });
-
-  it('lists presence once per user and region, sorted', () => {
-    // Act
-    const members = presenceOf([
-      { room: 'r', user: 'bob', region: 'us-east-1', connectionId: '1', joinedAt: 0 },
-      { room: 'r', user: 'amy', region: 'eu-west-1', connectionId: '2', joinedAt: 0 },
-      { room: 'r', user: 'bob', region: 'us-east-1', connectionId: '3', joinedAt: 0 },
-      { room: 'r', user: 'bob', region: 'eu-west-1', connectionId: '4', joinedAt: 0 },
-    ]);
-
-    // Assess
-    expect(members).toEqual([
-      { user: 'amy', region: 'eu-west-1' },
-      { user: 'bob', region: 'eu-west-1' },
-      { user: 'bob', region: 'us-east-1' },
-    ]);
-  });
-
-  it('history queries byTime newest first below before, then returns oldest first', async () => {
+describe('Store (DynamoDB): storeMessage', () => {
+  it('stores in one transaction in eventual mode', async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves({
-      Items: [
-        { id: 'newer', ts: 1_700_000_000_400 },
-        { id: 'older', ts: 1_700_000_000_300 },
-        { id: 'beyond the page', ts: 1_700_000_000_200 },
-      ],
-    });
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock.on(TransactWriteCommand).resolves({});
 
     // Act
-    const page = await historyPage(unitDeps().db, 'r', { limit: 2, before: 1_700_000_000_500 });
+    const outcome = await storeMessage(unitDb(), message, { ...options, consistency: 'eventual' });
 
     // Assess
-    expect(page.map((item) => item.id)).toEqual(['older', 'newer']);
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      IndexName: 'byTime',
-      KeyConditionExpression: 'gpk = :gpk AND gsk < :before',
-      ExpressionAttributeValues: { ':gpk': 'ROOM#r', ':before': '1700000000500' },
-      ScanIndexForward: false,
-      Limit: 3,
-    });
+    expect(outcome.ack).toEqual({ origin: 'us-east-1', seq: 1, ts: NOW });
+    expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('uses the global origin and conditional writes, no transaction, in strong mode', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(UpdateCommand).resolves({});
+
+    // Act
+    const outcome = await storeMessage(unitDb(), message, { ...options, consistency: 'strong' });
+
+    // Assess
+    expect(outcome.ack).toEqual({ origin: 'global', seq: 1, ts: NOW });
+    expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ddbMock.commandCalls(PutCommand).map((call) => call.args[0].input.ConditionExpression)).toEqual([
+      'attribute_not_exists(pk)',
+      'attribute_not_exists(pk)',
+    ]);
+  });
+
+  it('reads the claim of a taken id and answers its ack, with no second transaction', async () => {
+    // Prepare
+    ddbMock.on(GetCommand).resolves({});
+    ddbMock
+      .on(GetCommand, { Key: keys.claim('r', 'm1') })
+      .resolves({ Item: { origin: 'us-east-1', seq: 7, ts: 123 } });
+    ddbMock.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None', 'None'));
+
+    // Act
+    const outcome = await storeMessage(unitDb(), message, { ...options, consistency: 'eventual' });
+
+    // Assess
+    expect(outcome).toEqual({ duplicate: true, ack: { origin: 'us-east-1', seq: 7, ts: 123 } });
+    expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(0);
   });
 });
 
-describe('Shared: repository eventual send', () => {
+describe('Store (DynamoDB): eventual send', () => {
   it('claims, advances the counter from n and stores n + 1 in one transaction', async () => {
     // Prepare
     ddbMock.on(GetCommand).resolves({ Item: { seq: 4 } });
     ddbMock.on(TransactWriteCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome).toMatchObject({ duplicate: false, ack: { origin: 'us-east-1', seq: 5, ts: NOW } });
@@ -149,7 +116,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(1);
@@ -166,7 +133,7 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None', 'None'));
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome).toEqual({ duplicate: true, ack: { origin: 'eu-west-1', seq: 3, ts: 77 } });
@@ -185,7 +152,7 @@ describe('Shared: repository eventual send', () => {
       .resolves({});
 
     // Act
-    const outcome = await storeMessageEventual(unitDeps().db, message, options);
+    const outcome = await storeMessageEventual(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(3);
@@ -199,7 +166,7 @@ describe('Shared: repository eventual send', () => {
 
     // Act + Assess
     await expect(
-      storeMessageEventual(unitDeps().db, message, { ...options, maxAttempts: 4 }),
+      storeMessageEventual(unitDb(), message, { ...options, maxAttempts: 4 }),
     ).rejects.toBeInstanceOf(ContentionError);
     expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(4);
   });
@@ -210,11 +177,11 @@ describe('Shared: repository eventual send', () => {
     ddbMock.on(TransactWriteCommand).rejects(new Error('network'));
 
     // Act + Assess
-    await expect(storeMessageEventual(unitDeps().db, message, options)).rejects.toThrow('network');
+    await expect(storeMessageEventual(unitDb(), message, options)).rejects.toThrow('network');
   });
 });
 
-describe('Shared: repository strong send', () => {
+describe('Store (DynamoDB): strong send', () => {
   const conflict = () => Object.assign(new Error('conflict'), { name: 'ReplicatedWriteConflictException' });
 
   it('claims, takes slot n + 1, raises the counter and records the seq, retrying replicated write conflicts', async () => {
@@ -228,7 +195,7 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome).toMatchObject({ duplicate: false, ack: { origin: 'global', seq: 8, ts: NOW } });
@@ -255,7 +222,7 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome.ack.seq).toBe(2);
@@ -268,31 +235,10 @@ describe('Shared: repository strong send', () => {
     ddbMock.on(GetCommand).resolves({ Item: { origin: 'global', seq: 12, ts: 99 } });
 
     // Act
-    const outcome = await storeMessageStrong(unitDeps().db, message, options);
+    const outcome = await storeMessageStrong(unitDb(), message, options);
 
     // Assess
     expect(outcome).toEqual({ duplicate: true, ack: { origin: 'global', seq: 12, ts: 99 } });
     expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
-  });
-});
-
-describe('Repository: history page boundaries', () => {
-  const at = (ts: number, id: string) => ({ ts, id });
-
-  it('keeps a full page whose oldest ts differs from the next message', () => {
-    expect(pageBoundary([at(5, 'a'), at(4, 'b'), at(3, 'c')], 2).map((m) => m.id)).toEqual(['a', 'b']);
-  });
-
-  it('ends the page before a ts group that continues past it', () => {
-    expect(pageBoundary([at(5, 'a'), at(4, 'b'), at(4, 'c')], 2).map((m) => m.id)).toEqual(['a']);
-  });
-
-  it('returns a page that is one ts group whole, since it cannot be cut', () => {
-    expect(pageBoundary([at(4, 'a'), at(4, 'b'), at(4, 'c')], 2).map((m) => m.id)).toEqual(['a', 'b']);
-  });
-
-  it('returns a short last page as it is', () => {
-    expect(pageBoundary([at(4, 'a'), at(4, 'b')], 2).map((m) => m.id)).toEqual(['a', 'b']);
-    expect(pageBoundary([], 2)).toEqual([]);
   });
 });

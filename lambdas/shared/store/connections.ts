@@ -1,0 +1,194 @@
+/**
+ * Connections in DynamoDB: the connection item (`CONN#<id>` / `META`, with `lastSeen`), the
+ * user's connection entries (`USER#<user>` / `CONN#<id>`) the per-user limit counts, and the
+ * removal of a connection with everything that refers to it.
+ *
+ * @example
+ * ```ts
+ * await putConnection(db, { connectionId: 'c1', user: 'alice', region: 'us-east-1', now: Date.now() });
+ * const { rooms, user } = await removeConnection(db, 'c1', 'us-east-1');
+ * ```
+ */
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
+import { admitUserConnection } from './admission.js';
+import { collect, type Db, queryAll, updateIf } from './db.js';
+import {
+  CONNECTION_TTL_SECONDS,
+  type ConnectionItem,
+  connectionIdOf,
+  epochSeconds,
+  keys,
+  partitions,
+  prefixes,
+} from './keys.js';
+import { connectionRooms, removeMembership } from './memberships.js';
+import type { UserConnection } from './types.js';
+
+/** Stores a new connection (on `$connect`). */
+export const putConnection = async (
+  db: Db,
+  input: { connectionId: string; user: string; region: string; now: number },
+): Promise<void> => {
+  const item: ConnectionItem = {
+    ...keys.connection(input.connectionId),
+    user: input.user,
+    region: input.region,
+    connectedAt: input.now,
+    lastSeen: input.now,
+    ttl: epochSeconds(input.now) + CONNECTION_TTL_SECONDS,
+  };
+  await db.client.send(new PutCommand({ TableName: db.table, Item: item }));
+};
+
+/** Reads a connection item, `undefined` when it does not exist. */
+export const getConnection = async (db: Db, connectionId: string): Promise<ConnectionItem | undefined> => {
+  const result = await db.client.send(
+    new GetCommand({ TableName: db.table, Key: keys.connection(connectionId), ConsistentRead: true }),
+  );
+  return result.Item as ConnectionItem | undefined;
+};
+
+/**
+ * Records a sign of life of a connection (`lastSeen`), for presence. A connection item that is
+ * gone (disconnected, expired) is not recreated.
+ *
+ * @returns whether the connection item exists
+ */
+export const touchConnection = (db: Db, connectionId: string, now: number): Promise<boolean> =>
+  updateIf(db, keys.connection(connectionId), {
+    expression: 'SET lastSeen = :now',
+    condition: 'attribute_exists(pk)',
+    values: { ':now': now },
+  });
+
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_MAX = 100;
+/** Rounds of reading the keys DynamoDB leaves unprocessed, the first included, before giving up on them. */
+const BATCH_GET_ROUNDS = 5;
+
+/**
+ * The `lastSeen` of each connection's item (eventually consistent reads). A connection with no
+ * item in this replica is absent from the map; keys DynamoDB keeps leaving unprocessed (throttling)
+ * are `undefined` in the map: unknown, not gone.
+ */
+export const lastSeenOf = async (
+  db: Db,
+  connectionIds: readonly string[],
+  sleep?: Sleep,
+): Promise<Map<string, number | undefined>> => {
+  const seen = new Map<string, number | undefined>();
+  const unique = [...new Set(connectionIds)];
+  for (let start = 0; start < unique.length; start += BATCH_GET_MAX) {
+    let pending: Record<string, unknown>[] = unique
+      .slice(start, start + BATCH_GET_MAX)
+      .map((id) => keys.connection(id));
+    try {
+      await retry(
+        async () => {
+          const result = await db.client.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [db.table]: { Keys: pending, ProjectionExpression: 'pk, lastSeen, connectedAt' },
+              },
+            }),
+          );
+          for (const item of result.Responses?.[db.table] ?? []) {
+            seen.set(connectionIdOf(String(item.pk)), Number(item.lastSeen ?? item.connectedAt ?? 0));
+          }
+          pending = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as Record<string, unknown>[];
+          if (pending.length > 0) throw new RetryLater(`${pending.length} key(s) left unprocessed`);
+        },
+        {
+          attempts: BATCH_GET_ROUNDS,
+          retryable: isRetryLater,
+          // The first retry is round 1 of the backoff.
+          delayMs: (attempt) => fullJitter(attempt + 1, 50, 1_000),
+          sleep,
+        },
+      );
+    } catch (error) {
+      if (!isRetryLater(error)) throw error;
+      for (const key of pending) seen.set(connectionIdOf(String(key.pk)), undefined);
+    }
+  }
+  return seen;
+};
+
+/** Deletes a user's entry of a connection. */
+const deleteUserConnection = async (db: Db, user: string, connectionId: string): Promise<void> => {
+  await db.client.send(
+    new DeleteCommand({ TableName: db.table, Key: keys.userConnection(user, connectionId) }),
+  );
+};
+
+/**
+ * Removes a connection and all its memberships (disconnect, or a 410 from `@connections`).
+ * Returns the rooms it was in and its user, so callers can announce the leave.
+ */
+export const removeConnection = async (
+  db: Db,
+  connectionId: string,
+  region: string,
+): Promise<{ rooms: string[]; user: string | undefined }> => {
+  const [connection, rooms] = await Promise.all([
+    getConnection(db, connectionId),
+    connectionRooms(db, connectionId),
+  ]);
+  // A connection is only ever served by the region it connected to, so its memberships carry
+  // that region; the stored region wins when present.
+  const memberRegion = connection?.region ?? region;
+  await Promise.all(rooms.map((room) => removeMembership(db, { room, connectionId, region: memberRegion })));
+  await db.client.send(new DeleteCommand({ TableName: db.table, Key: keys.connection(connectionId) }));
+  if (connection?.user !== undefined) await deleteUserConnection(db, connection.user, connectionId);
+  return { rooms, user: connection?.user };
+};
+
+/**
+ * Counts the user's open connections (entries whose TTL has not passed: TTL deletion lags) and,
+ * when under `max`, records this one (see `admission.ts`). Returns `false` when the user is at
+ * the limit.
+ */
+export const registerUserConnection = (db: Db, input: UserConnection): Promise<boolean> => {
+  const nowSeconds = epochSeconds(input.now);
+  return admitUserConnection(
+    {
+      others: async () => {
+        const items = await collect(
+          queryAll<{ sk: string; region: unknown }>(db, {
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            FilterExpression: '#ttl > :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':pk': partitions.user(input.user),
+              ':prefix': prefixes.userConnection,
+              ':now': nowSeconds,
+            },
+            ConsistentRead: true,
+          }),
+        );
+        return items
+          .map((item) => ({ connectionId: connectionIdOf(String(item.sk)), region: item.region }))
+          .filter((other) => other.connectionId !== input.connectionId);
+      },
+      forget: async (connectionId) => {
+        await removeConnection(db, connectionId, input.region);
+        await deleteUserConnection(db, input.user, connectionId);
+      },
+      record: async () => {
+        await db.client.send(
+          new PutCommand({
+            TableName: db.table,
+            Item: {
+              ...keys.userConnection(input.user, input.connectionId),
+              region: input.region,
+              connectedAt: input.now,
+              ttl: nowSeconds + CONNECTION_TTL_SECONDS,
+            },
+          }),
+        );
+      },
+    },
+    input,
+  );
+};

@@ -1,0 +1,109 @@
+/**
+ * What the DynamoDB store's modules share: the table and its client ({@link Db}), paging through
+ * a `Query`, conditional writes that answer whether their condition held, and {@link onDb}, which
+ * turns the entity modules' functions into store methods.
+ *
+ * @example
+ * ```ts
+ * const db: Db = { client: dynamo(), table: 'parley' };
+ * const store = onDb<StoreOf<'touchConnection'>>(db, { touchConnection });
+ * await store.touchConnection('c1', Date.now());
+ * ```
+ */
+import {
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+
+/** The table and the client to reach it. */
+export interface Db {
+  client: DynamoDBDocumentClient;
+  table: string;
+}
+
+/** Yields every page of a `Query`, following `LastEvaluatedKey`. */
+export async function* queryPages(
+  db: Db,
+  input: Omit<QueryCommandInput, 'TableName'>,
+): AsyncGenerator<QueryCommandOutput> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.client.send(
+      new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey: startKey }),
+    );
+    yield page;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+}
+
+/** Yields every item of a `Query`, page by page. */
+export async function* queryAll<T>(db: Db, input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<T> {
+  for await (const page of queryPages(db, input)) {
+    for (const item of page.Items ?? []) yield item as T;
+  }
+}
+
+/** Every item of an iterable, in an array. */
+export const collect = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+};
+
+/** Whether a write failed because its condition did not hold. */
+export const isConditionFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/** Runs a conditional update; `false` when its condition does not hold. */
+export const updateIf = async (
+  db: Db,
+  key: Record<string, string>,
+  update: { expression: string; condition: string; values: Record<string, number> },
+): Promise<boolean> => {
+  try {
+    await db.client.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: key,
+        UpdateExpression: update.expression,
+        ConditionExpression: update.condition,
+        ExpressionAttributeValues: update.values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+/**
+ * The DynamoDB implementation of the store methods of `S`: each the entity module's function of
+ * the same name, which takes the table first.
+ */
+export type OnDb<S> = {
+  [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (db: Db, ...args: A) => R : never;
+};
+
+/**
+ * Binds entity functions to a table: the store methods `S` a handler calls, and only those. A
+ * handler names the functions it needs, so its bundle holds those and nothing else of the store
+ * (tree shaking keeps what is referenced), and its IAM policy can grant exactly their calls. `S`
+ * is named (it cannot be inferred back from the functions); `defineRoute` and `withHandlerDeps`
+ * take it from the logic's type.
+ *
+ * @example
+ * ```ts
+ * const store = onDb<StoreOf<'isMember' | 'listMembers'>>(db, { isMember, listMembers });
+ * ```
+ */
+export const onDb = <S>(db: Db, functions: OnDb<S>): S =>
+  Object.fromEntries(
+    Object.entries(functions).map(([name, run]) => [
+      name,
+      (...args: unknown[]) => (run as (db: Db, ...rest: unknown[]) => unknown)(db, ...args),
+    ]),
+  ) as S;

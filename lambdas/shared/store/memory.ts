@@ -1,0 +1,213 @@
+/**
+ * The store in memory: the same {@link Store} as the DynamoDB one, kept in `Map`s, for tests of
+ * the route logic that should not know how the table is laid out. It models what the handlers
+ * rely on: both sides of a membership, conditional writes (a connection that is gone is not
+ * recreated by a heartbeat or a send token), idempotency claims (a repeated id gets its first ack),
+ * gap-free sequences per origin, strong mode's one global sequence, and results in the order
+ * DynamoDB returns them. It is one replica with nothing to replicate, and nothing expires (TTL-free).
+ * Every method completes its changes before it yields, so concurrent calls never interleave.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStore();
+ * await store.addMembership({ room: 'lobby', connectionId: 'c1', user: 'alice', region: 'us-east-1', now: 0 });
+ * await store.isMember('lobby', 'c1'); // true
+ * ```
+ */
+import type { Cursor } from '../../../protocol/index.js';
+import { admitUserConnection } from './admission.js';
+import { GLOBAL_ORIGIN, keys, type MemberItem, type MessageItem, pad, TS_WIDTH } from './keys.js';
+import { sendSchedule } from './limits.js';
+import { pageBoundary, storedMessage } from './messages.js';
+import type { Ack, Connection, Store } from './types.js';
+
+/** A connection, and the send token bucket kept on it. */
+interface StoredConnection extends Connection {
+  sendTat?: number;
+}
+
+/** A claim of `(room, id)`: the ack of the message stored under it. */
+type Claim = Ack;
+
+/** The entries of `map` by key, in the byte order DynamoDB sorts string keys in. */
+const sorted = <V>(map: ReadonlyMap<string, V>): V[] =>
+  [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+
+/** The value of `map` at `key`, created by `create` when absent. */
+const entry = <K, V>(map: Map<K, V>, key: K, create: () => V): V => {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+};
+
+/** An in-memory {@link Store}. */
+export const createMemoryStore = (): Store => {
+  const connections = new Map<string, StoredConnection>();
+  /** user → connection id → the region serving it. */
+  const userConnections = new Map<string, Map<string, string>>();
+  /** room → `<region>#<connectionId>` → member (the room side). */
+  const members = new Map<string, Map<string, MemberItem>>();
+  /** connection id → rooms (the connection side). */
+  const rooms = new Map<string, Set<string>>();
+  /** room → origin → seq → message. */
+  const messages = new Map<string, Map<string, Map<number, MessageItem>>>();
+  /** room → id → claim. */
+  const claims = new Map<string, Map<string, Claim>>();
+
+  const memberKey = (region: string, connectionId: string) => `${region}#${connectionId}`;
+  const originMessages = (room: string, origin: string): Map<number, MessageItem> =>
+    messages.get(room)?.get(origin) ?? new Map();
+  const highestSeq = (room: string, origin: string): number =>
+    Math.max(0, ...originMessages(room, origin).keys());
+
+  const removeMembership: Store['removeMembership'] = async ({ room, connectionId, region }) => {
+    rooms.get(connectionId)?.delete(room);
+    members.get(room)?.delete(memberKey(region, connectionId));
+  };
+
+  const removeConnection: Store['removeConnection'] = async (connectionId, region) => {
+    const connection = connections.get(connectionId);
+    const joined = [...(rooms.get(connectionId) ?? [])].sort();
+    const memberRegion = connection?.region ?? region;
+    for (const room of joined) await removeMembership({ room, connectionId, region: memberRegion });
+    connections.delete(connectionId);
+    if (connection !== undefined) userConnections.get(connection.user)?.delete(connectionId);
+    return { rooms: joined, user: connection?.user };
+  };
+
+  return {
+    putConnection: async ({ connectionId, user, region, now }) => {
+      connections.set(connectionId, { user, region, connectedAt: now, lastSeen: now });
+    },
+
+    getConnection: async (connectionId) => {
+      const connection = connections.get(connectionId);
+      return connection === undefined ? undefined : { ...connection };
+    },
+
+    touchConnection: async (connectionId, now) => {
+      const connection = connections.get(connectionId);
+      if (connection === undefined) return false;
+      connection.lastSeen = now;
+      return true;
+    },
+
+    lastSeenOf: async (connectionIds) => {
+      const seen = new Map<string, number | undefined>();
+      for (const connectionId of connectionIds) {
+        const connection = connections.get(connectionId);
+        if (connection !== undefined) seen.set(connectionId, connection.lastSeen);
+      }
+      return seen;
+    },
+
+    removeConnection,
+
+    registerUserConnection: (input) => {
+      const entries = entry(userConnections, input.user, () => new Map<string, string>());
+      return admitUserConnection(
+        {
+          others: async () =>
+            [...entries.entries()]
+              .filter(([connectionId]) => connectionId !== input.connectionId)
+              .map(([connectionId, region]) => ({ connectionId, region })),
+          forget: async (connectionId) => {
+            await removeConnection(connectionId, input.region);
+            entries.delete(connectionId);
+          },
+          record: async () => {
+            entries.set(input.connectionId, input.region);
+          },
+        },
+        input,
+      );
+    },
+
+    addMembership: async ({ room, connectionId, user, region, now }) => {
+      entry(members, room, () => new Map()).set(memberKey(region, connectionId), {
+        room,
+        user,
+        region,
+        connectionId,
+        joinedAt: now,
+      });
+      entry(rooms, connectionId, () => new Set()).add(room);
+    },
+
+    isMember: async (room, connectionId) => rooms.get(connectionId)?.has(room) ?? false,
+
+    removeMembership,
+
+    listMembers: async (room, region) =>
+      sorted(members.get(room) ?? new Map())
+        .filter((member) => region === undefined || member.region === region)
+        .map((member) => ({ ...member })),
+
+    roomCount: async (connectionId) => rooms.get(connectionId)?.size ?? 0,
+
+    storeMessage: async (message, options) => {
+      const roomClaims = entry(claims, message.room, () => new Map<string, Claim>());
+      const claim = roomClaims.get(message.id);
+      if (claim !== undefined) return { duplicate: true, ack: { ...claim } };
+      const origin = options.consistency === 'strong' ? GLOBAL_ORIGIN : message.region;
+      const seq = highestSeq(message.room, origin) + 1;
+      const ts = (options.now ?? Date.now)();
+      const stored = storedMessage(message, origin, seq, ts);
+      const byOrigin = entry(messages, message.room, () => new Map<string, Map<number, MessageItem>>());
+      entry(byOrigin, origin, () => new Map()).set(seq, stored);
+      roomClaims.set(message.id, { origin, seq, ts });
+      return { duplicate: false, ack: { origin, seq, ts }, message: { ...stored } };
+    },
+
+    roomCursor: async (room, extraOrigins = []) => {
+      const cursor: Cursor = {};
+      for (const origin of new Set([...(messages.get(room)?.keys() ?? []), ...extraOrigins])) {
+        const seq = highestSeq(room, origin);
+        if (seq > 0) cursor[origin] = seq;
+      }
+      return cursor;
+    },
+
+    messagesAfter: async function* (room, origin, afterSeq) {
+      const stored = [...originMessages(room, origin).values()].sort((a, b) => a.seq - b.seq);
+      for (const message of stored) if (message.seq > afterSeq) yield { ...message };
+    },
+
+    historyPage: async (room, { limit, before }) => {
+      // Ordered as the `byTime` index orders them: by ts, then origin, then seq.
+      const byTime = new Map<string, MessageItem>();
+      for (const byOrigin of messages.get(room)?.values() ?? []) {
+        for (const message of byOrigin.values()) {
+          byTime.set(keys.timeSortKey(message.ts, message.origin, message.seq), message);
+        }
+      }
+      const newestFirst = [...byTime.entries()]
+        .filter(([sortKey]) => before === undefined || sortKey < pad(before, TS_WIDTH))
+        .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
+        .slice(0, limit + 1)
+        .map(([, message]) => ({ ...message }));
+      return pageBoundary(newestFirst, limit).reverse();
+    },
+
+    takeSendToken: async (connectionId, limits, now) => {
+      const connection = connections.get(connectionId);
+      // As in DynamoDB: a connection without an item is not limited here.
+      if (connection === undefined) return true;
+      const { intervalMs, toleranceMs } = sendSchedule(limits);
+      if (connection.sendTat === undefined || connection.sendTat <= now) {
+        connection.sendTat = now + intervalMs;
+        return true;
+      }
+      if (connection.sendTat <= now + toleranceMs) {
+        connection.sendTat += intervalMs;
+        return true;
+      }
+      return false;
+    },
+
+    probe: async () => {},
+  };
+};
