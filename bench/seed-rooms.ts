@@ -1,11 +1,10 @@
 /**
- * Seeds the bench's rooms by writing the items the `join` handler writes, straight into each
- * region's replica: joining 1,000 members one by one would announce each to every member before
- * it (O(n^2) presence frames). The one place in the bench that knows the table's items.
+ * Seeds the bench's rooms with the items the `join` handler writes, straight into each region's
+ * replica, through the store's bulk writes (`lambdas/shared/store/seeding.ts`): joining 1,000
+ * members one by one would announce each to every member before it (O(n^2) presence frames).
  */
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/shared/clients.js';
-import { CONNECTION_TTL_SECONDS, keys } from '../lambdas/shared/repository.js';
+import { connectionIdsByUser, putMemberships } from '../lambdas/shared/store/seeding.js';
 import type { LocalStack } from '../local/stack.js';
 
 /** One member of one room: the user's connection in `region` joins `room`. */
@@ -20,58 +19,22 @@ export interface RoomMembership {
  * the region of each member's connection.
  */
 export const seedRooms = async (stack: LocalStack, memberships: readonly RoomMembership[]): Promise<void> => {
+  const dbOf = (region: string) => ({
+    client: documentClient(stack.dynamoDb(region)),
+    table: stack.tableName,
+  });
   const ids = new Map<string, string>();
   for (const region of stack.regions) {
-    const db = documentClient(stack.dynamoDb(region.name));
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(
-        new ScanCommand({
-          TableName: stack.tableName,
-          FilterExpression: 'sk = :meta AND #region = :region',
-          ExpressionAttributeNames: { '#region': 'region' },
-          ExpressionAttributeValues: { ':meta': 'META', ':region': region.name },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        ids.set(String(item.user), String(item.pk).slice('CONN#'.length));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    for (const [user, id] of await connectionIdsByUser(dbOf(region.name), region.name)) ids.set(user, id);
   }
-
   const now = Date.now();
-  const ttl = Math.floor(now / 1000) + CONNECTION_TTL_SECONDS;
-  const byRegion = new Map<string, Record<string, unknown>[]>();
+  const byRegion = new Map<string, Parameters<typeof putMemberships>[1][number][]>();
   for (const { region, user, room } of memberships) {
     const connectionId = ids.get(user);
     if (connectionId === undefined) throw new Error(`no connection item for ${user}`);
-    const items = byRegion.get(region) ?? [];
-    items.push(
-      {
-        ...keys.roomMember(room, region, connectionId),
-        room,
-        user,
-        region,
-        connectionId,
-        joinedAt: now,
-        ttl,
-      },
-      { ...keys.connectionRoom(connectionId, room), room, ttl },
-    );
-    byRegion.set(region, items);
+    const inputs = byRegion.get(region) ?? [];
+    inputs.push({ room, connectionId, user, region, now });
+    byRegion.set(region, inputs);
   }
-  for (const [region, items] of byRegion) {
-    const db = documentClient(stack.dynamoDb(region));
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      while (requests.length > 0) {
-        const answer = await db.send(
-          new BatchWriteCommand({ RequestItems: { [stack.tableName]: requests } }),
-        );
-        requests = (answer.UnprocessedItems?.[stack.tableName] ?? []) as typeof requests;
-      }
-    }
-  }
+  for (const [region, inputs] of byRegion) await putMemberships(dbOf(region), inputs);
 };

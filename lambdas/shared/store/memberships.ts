@@ -20,31 +20,35 @@ import { CONNECTION_TTL_SECONDS, epochSeconds, keys, type MemberItem, partitions
  * The room side is written first so that a member is never listed as joined on the
  * connection side while the room cannot find it.
  */
-export const addMembership = async (
-  db: Db,
-  input: { room: string; connectionId: string; user: string; region: string; now: number },
-): Promise<void> => {
+export const addMembership = async (db: Db, input: MembershipInput): Promise<void> => {
+  for (const item of membershipItems(input))
+    await db.client.send(new PutCommand({ TableName: db.table, Item: item }));
+};
+
+/** One connection's membership of one room. */
+export interface MembershipInput {
+  room: string;
+  connectionId: string;
+  user: string;
+  region: string;
+  now: number;
+}
+
+/** The two items of a membership, the room's side first. */
+export const membershipItems = (input: MembershipInput): Record<string, unknown>[] => {
   const ttl = epochSeconds(input.now) + CONNECTION_TTL_SECONDS;
-  await db.client.send(
-    new PutCommand({
-      TableName: db.table,
-      Item: {
-        ...keys.roomMember(input.room, input.region, input.connectionId),
-        room: input.room,
-        user: input.user,
-        region: input.region,
-        connectionId: input.connectionId,
-        joinedAt: input.now,
-        ttl,
-      },
-    }),
-  );
-  await db.client.send(
-    new PutCommand({
-      TableName: db.table,
-      Item: { ...keys.connectionRoom(input.connectionId, input.room), room: input.room, ttl },
-    }),
-  );
+  return [
+    {
+      ...keys.roomMember(input.room, input.region, input.connectionId),
+      room: input.room,
+      user: input.user,
+      region: input.region,
+      connectionId: input.connectionId,
+      joinedAt: input.now,
+      ttl,
+    },
+    { ...keys.connectionRoom(input.connectionId, input.room), room: input.room, ttl },
+  ];
 };
 
 /** Whether a connection has joined a room (strongly consistent read of the connection side). */
