@@ -9,9 +9,10 @@
  * const { connectionIds, scanned } = await scanRoomConnections(db, 'lobby', 'us-east-1');
  * ```
  */
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
 import { keys, type MemberItem, type MessageItem, prefixes, retainedUntil } from './keys.js';
+import { scanPages } from './scan.js';
 
 /** What the baseline needs of the table. */
 export interface BaselineStore {
@@ -29,21 +30,14 @@ export const scanRoomConnections = async (
 ): Promise<{ connectionIds: string[]; scanned: number }> => {
   const connectionIds: string[] = [];
   let scanned = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.client.send(
-      new ScanCommand({
-        TableName: db.table,
-        FilterExpression: 'begins_with(sk, :member) AND #room = :room',
-        ExpressionAttributeNames: { '#room': 'room' },
-        ExpressionAttributeValues: { ':member': prefixes.member(region), ':room': room },
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  for await (const page of scanPages(db, {
+    FilterExpression: 'begins_with(sk, :member) AND #room = :room',
+    ExpressionAttributeNames: { '#room': 'room' },
+    ExpressionAttributeValues: { ':member': prefixes.member(region), ':room': room },
+  })) {
     scanned += page.ScannedCount ?? 0;
     for (const item of (page.Items ?? []) as MemberItem[]) connectionIds.push(item.connectionId);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return { connectionIds, scanned };
 };
 

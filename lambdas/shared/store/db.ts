@@ -24,20 +24,26 @@ export interface Db {
   table: string;
 }
 
-/** Yields every page of a `Query`, following `LastEvaluatedKey`. */
-export async function* queryPages(
-  db: Db,
-  input: Omit<QueryCommandInput, 'TableName'>,
-): AsyncGenerator<QueryCommandOutput> {
+/** Yields every page a paginated read gives, asking for the next from its `LastEvaluatedKey`. */
+export async function* paged<P extends { LastEvaluatedKey?: Record<string, unknown> | undefined }>(
+  read: (startKey: Record<string, unknown> | undefined) => Promise<P>,
+): AsyncGenerator<P> {
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await db.client.send(
-      new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey: startKey }),
-    );
+    const page = await read(startKey);
     yield page;
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
 }
+
+/** Yields every page of a `Query`, following `LastEvaluatedKey`. */
+export const queryPages = (
+  db: Db,
+  input: Omit<QueryCommandInput, 'TableName'>,
+): AsyncGenerator<QueryCommandOutput> =>
+  paged((startKey) =>
+    db.client.send(new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey: startKey })),
+  );
 
 /** Yields every item of a `Query`, page by page. */
 export async function* queryAll<T>(db: Db, input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<T> {

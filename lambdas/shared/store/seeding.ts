@@ -11,10 +11,11 @@
  * await putMemberships(db, [{ room: 'big', connectionId: ids.get('u1'), user: 'u1', region: 'us-east-1', now }]);
  * ```
  */
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
 import { type ConnectionItem, partitions } from './keys.js';
 import { type MembershipInput, membershipItems } from './memberships.js';
+import { scanPages } from './scan.js';
 
 /** BatchWriteItem's limit of items per call. */
 const BATCH_WRITE_MAX = 25;
@@ -22,22 +23,15 @@ const BATCH_WRITE_MAX = 25;
 /** Every connection of `region` in this replica, by user (the bench gives each user one). */
 export const connectionIdsByUser = async (db: Db, region: string): Promise<Map<string, string>> => {
   const ids = new Map<string, string>();
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.client.send(
-      new ScanCommand({
-        TableName: db.table,
-        FilterExpression: 'sk = :meta AND #region = :region',
-        ExpressionAttributeNames: { '#region': 'region' },
-        ExpressionAttributeValues: { ':meta': 'META', ':region': region },
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  for await (const page of scanPages(db, {
+    FilterExpression: 'sk = :meta AND #region = :region',
+    ExpressionAttributeNames: { '#region': 'region' },
+    ExpressionAttributeValues: { ':meta': 'META', ':region': region },
+  })) {
     for (const item of (page.Items ?? []) as ConnectionItem[]) {
       ids.set(item.user, item.pk.slice(partitions.connection('').length));
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return ids;
 };
 
