@@ -10,7 +10,7 @@ export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'Up
  */
 export type ConcurrencyGroup = 'connect' | 'route';
 
-/** What one handler reaches besides its own log group, each granted by the regional stack. */
+/** What one handler is given: what it reaches besides its own log group, and its function's size. */
 export interface HandlerAccess {
   /** DynamoDB actions on this region's replica and its `byTime` index. */
   readonly table: readonly TableAction[];
@@ -18,10 +18,15 @@ export interface HandlerAccess {
   readonly deliveryQueue: boolean;
   /** The concurrency group the function belongs to, if any. */
   readonly group?: ConcurrencyGroup;
+  /** The function's timeout. @default 10 */
+  readonly timeoutSeconds?: number;
+  /** The function's memory. @default 512 */
+  readonly memoryMb?: number;
 }
 
 /**
- * Least privilege, in one place: the table actions and the queue each handler's code sends. A
+ * Each handler's function, in one place: its size, its concurrency group and, for least privilege,
+ * the table actions and the queue its code sends. A
  * handler that starts sending another call needs a line here. `test/infra/least-privilege.test.ts`
  * bundles each handler, lists the SDK commands its code constructs, and fails when a function's
  * policy grants more or less than those (plus what its event source mapping and the framework
@@ -32,7 +37,7 @@ export interface HandlerAccess {
  * `TransactWriteItems`, puts and updates.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
-  authorizer: { table: [], deliveryQueue: false, group: 'connect' },
+  authorizer: { table: [], deliveryQueue: false, group: 'connect', timeoutSeconds: 5 },
   connect: { table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'], deliveryQueue: false, group: 'connect' },
   disconnect: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
   default: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
@@ -40,12 +45,14 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
+    timeoutSeconds: 15,
   },
   leave: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, group: 'route' },
   send: {
     table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
+    timeoutSeconds: 15,
   },
   history: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   presence: {
@@ -54,10 +61,15 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     group: 'route',
   },
   ping: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
-  fanout: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
-  delivery: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false },
-  health: { table: ['GetItem'], deliveryQueue: false },
-  redrive: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
+  fanout: {
+    table: ['GetItem', 'Query', 'DeleteItem'],
+    deliveryQueue: true,
+    timeoutSeconds: 60,
+    memoryMb: 1024,
+  },
+  delivery: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, timeoutSeconds: 30 },
+  health: { table: ['GetItem'], deliveryQueue: false, timeoutSeconds: 5 },
+  redrive: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, timeoutSeconds: 300 },
 };
 
 /** How many functions each concurrency group has. */

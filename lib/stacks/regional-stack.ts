@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { CLIENT_ACTIONS, type ClientAction } from '../../protocol/index.js';
 import { environmentOf, type ParleyConfig } from '../config.js';
 import { DeliveryQueue } from '../constructs/delivery-queue.js';
 import { DeployCheck } from '../constructs/deploy-check.js';
@@ -11,10 +12,18 @@ import { FanOut } from '../constructs/fan-out.js';
 import { GlobalTable } from '../constructs/global-table.js';
 import { HealthApi } from '../constructs/health-api.js';
 import { Monitoring } from '../constructs/monitoring.js';
-import { type HandlerName, ParleyFunction, type TableReference } from '../constructs/parley-function.js';
+import {
+  HANDLER_NAMES,
+  type HandlerName,
+  ParleyFunction,
+  type TableReference,
+} from '../constructs/parley-function.js';
 import { WebSocketApi } from '../constructs/websocket-api.js';
 import { HANDLER_ACCESS } from '../handler-access.js';
 import { acknowledge } from '../nag.js';
+
+// Every action has a handler of its name: this fails to compile when a new action has none.
+const ROUTED_ACTIONS: readonly (ClientAction & HandlerName)[] = CLIENT_ACTIONS;
 
 /** The stack name of a region's stack. */
 export function regionalStackName(region: string): string {
@@ -90,32 +99,21 @@ export class RegionalStack extends Stack {
 
     const common = environmentOf(config, 'all');
     const reserved = { connect: config.reservedConcurrencyConnect, route: config.reservedConcurrencyRoutes };
-    const make = (handlerName: HandlerName, options: { timeout?: Duration; memorySize?: number } = {}) => {
-      const group = HANDLER_ACCESS[handlerName].group;
+    const make = (handlerName: HandlerName): ParleyFunction => {
+      const { group, timeoutSeconds, memoryMb } = HANDLER_ACCESS[handlerName];
       const reservation = group === undefined ? 0 : reserved[group];
       return new ParleyFunction(this, `${handlerName[0]?.toUpperCase()}${handlerName.slice(1)}Function`, {
         handlerName,
         environment: common,
-        ...options,
+        ...(timeoutSeconds === undefined ? {} : { timeout: Duration.seconds(timeoutSeconds) }),
+        ...(memoryMb === undefined ? {} : { memorySize: memoryMb }),
         ...(reservation > 0 ? { reservedConcurrentExecutions: reservation } : {}),
       });
     };
-    const functions: Record<HandlerName, ParleyFunction> = {
-      authorizer: make('authorizer', { timeout: Duration.seconds(5) }),
-      connect: make('connect'),
-      disconnect: make('disconnect'),
-      default: make('default'),
-      join: make('join', { timeout: Duration.seconds(15) }),
-      leave: make('leave'),
-      send: make('send', { timeout: Duration.seconds(15) }),
-      history: make('history'),
-      presence: make('presence'),
-      ping: make('ping'),
-      fanout: make('fanout', { timeout: Duration.seconds(60), memorySize: 1024 }),
-      delivery: make('delivery', { timeout: Duration.seconds(30) }),
-      health: make('health', { timeout: Duration.seconds(5) }),
-      redrive: make('redrive', { timeout: Duration.minutes(5) }),
-    };
+    const functions = Object.fromEntries(HANDLER_NAMES.map((name) => [name, make(name)])) as Record<
+      HandlerName,
+      ParleyFunction
+    >;
     this.functions = functions;
 
     this.bindAuth(functions.authorizer, config);
@@ -130,14 +128,13 @@ export class RegionalStack extends Stack {
       connect: functions.connect,
       disconnect: functions.disconnect,
       defaultRoute: functions.default,
-      actions: {
-        join: functions.join,
-        leave: functions.leave,
-        send: this.sendRoute(config, functions.send, common, table),
-        history: functions.history,
-        presence: functions.presence,
-        ping: functions.ping,
-      },
+      // One route per action, to the handler of the action's name.
+      actions: Object.fromEntries(
+        ROUTED_ACTIONS.map((action) => [
+          action,
+          action === 'send' ? this.sendRoute(config, functions.send, common, table) : functions[action],
+        ]),
+      ) as Record<ClientAction, ParleyFunction>,
       throttle: { rateLimit: config.throttleRate, burstLimit: config.throttleBurst },
       // Reads that query the table get half the default budget, so a flood of them cannot starve
       // sends.

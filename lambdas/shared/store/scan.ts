@@ -3,7 +3,7 @@
  * the bench's set-up) and never Parley's own handlers: no handler imports this module.
  */
 import { ScanCommand, type ScanCommandInput, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { type Db, paged } from './db.js';
+import type { Db } from './db.js';
 
 /** Yields every page of a `Scan`, following `LastEvaluatedKey`. */
 export async function* scanPages(
