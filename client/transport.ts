@@ -19,6 +19,7 @@ import type { ClientFrame, PongFrame, ServerFrame } from '../protocol/index.js';
 import { type Endpoints, endpointUrl } from './endpoints.js';
 import { ConnectionClosedError, type ParleyError, UnauthorizedError } from './errors.js';
 import { decodeServerFrame } from './frames.js';
+import { Heartbeat } from './heartbeat.js';
 import type { Link } from './link.js';
 import { Probe } from './probe.js';
 import type { RefTable } from './requests.js';
@@ -84,14 +85,14 @@ export class Transport implements Link {
   #closed = false;
   #reconnectTimer: unknown;
   #connectTimer: unknown;
-  #pingTimer: unknown;
-  #pongTimer: unknown;
   #maxAgeTimer: unknown;
   readonly #probe: Probe;
+  readonly #heartbeat: Heartbeat;
 
   public constructor(options: TransportOptions) {
     this.#options = options;
     this.#endpoints = options.endpoints;
+    this.#heartbeat = new Heartbeat({ ...options, transmit: (frame) => this.transmit(frame) });
     this.#probe = new Probe({
       timers: options.timers,
       WebSocket: options.WebSocket,
@@ -266,7 +267,7 @@ export class Transport implements Link {
     if (frame.type !== 'message' && frame.type !== 'presence') this.#markHealthy();
     if (frame.type === 'pong') {
       this.#options.refs.take(frame.ref);
-      this.#onPong();
+      this.#heartbeat.pong();
       return;
     }
     this.#options.events.frame(frame);
@@ -288,7 +289,11 @@ export class Transport implements Link {
       endpointIndex: this.#endpoints.index,
       ...(endpoint.region !== undefined ? { region: endpoint.region } : {}),
     });
-    this.#ping();
+    this.#heartbeat.start((reason) => {
+      if (this.#socket !== socket) return;
+      abandon(socket, 4000, 'heartbeat timeout');
+      this.#lost(reason, { failure: !this.#healthy });
+    });
     this.#maxAgeTimer = timers.setTimeout(() => {
       if (this.#socket !== socket) return;
       // API Gateway ends every connection at 2 hours: leave first, on our terms, and resume.
@@ -302,9 +307,9 @@ export class Transport implements Link {
   /** Clears everything tied to the current socket (not the rooms, sends and requests). */
   #teardown(): void {
     const { timers, events } = this.#options;
-    for (const timer of [this.#connectTimer, this.#pingTimer, this.#pongTimer, this.#maxAgeTimer]) {
-      timers.clearTimeout(timer);
-    }
+    timers.clearTimeout(this.#connectTimer);
+    timers.clearTimeout(this.#maxAgeTimer);
+    this.#heartbeat.stop();
     this.#probe.cancel();
     if (this.#socket !== undefined) detach(this.#socket);
     this.#socket = undefined;
@@ -350,25 +355,6 @@ export class Transport implements Link {
     // Timers clamp a zero delay to at least 1 ms; an immediate reconnect need not wait at all.
     if (delayMs === 0) queueMicrotask(reconnect);
     else this.#reconnectTimer = this.#options.timers.setTimeout(reconnect, delayMs);
-  }
-
-  #ping(): void {
-    const { timers, pongTimeoutMs, refs } = this.#options;
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    this.transmit({ action: 'ping', ref: refs.issue({ kind: 'ping' }) });
-    this.#pongTimer = timers.setTimeout(() => {
-      if (this.#socket !== socket) return;
-      abandon(socket, 4000, 'heartbeat timeout');
-      this.#lost(`no pong within ${pongTimeoutMs} ms`, { failure: !this.#healthy });
-    }, pongTimeoutMs);
-  }
-
-  #onPong(): void {
-    const { timers, pingIntervalMs } = this.#options;
-    timers.clearTimeout(this.#pongTimer);
-    timers.clearTimeout(this.#pingTimer);
-    this.#pingTimer = timers.setTimeout(() => this.#ping(), pingIntervalMs);
   }
 
   /** Switches to an already open socket on the preferred endpoint, then closes the old one. */
