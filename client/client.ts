@@ -35,6 +35,7 @@ import {
 import { TypedEmitter } from './emitter.js';
 import { Endpoints } from './endpoints.js';
 import { ConnectionClosedError, errorFromFrame } from './errors.js';
+import type { Unreadable } from './frames.js';
 import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { RefTable, Requests } from './requests.js';
@@ -105,6 +106,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         state: (event) => this.emit('state', event),
         error: (error) => this.emit('error', error),
         frame: (frame) => this.#route(frame),
+        unreadable: (unreadable) => this.#onUnreadable(unreadable),
         opened: () => {
           this.#rooms.rejoinAll();
           // Sends and requests for rooms this client has not joined go now; the server decides.
@@ -296,6 +298,21 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       case 'error':
         this.#onError(frame);
         return;
+    }
+  }
+
+  /**
+   * A frame the client cannot read is reported, and changes nothing else, except: an unreadable
+   * `message` still moves its room's cursor past it, and an unreadable reply to a request fails
+   * that request now rather than at its timeout.
+   */
+  #onUnreadable({ error, ref, skipped }: Unreadable): void {
+    this.emit('error', error);
+    if (skipped !== undefined) this.#rooms.onSkipped(skipped);
+    const inflight = this.#refs.peek(ref);
+    if (inflight?.kind === 'request') {
+      this.#refs.take(ref);
+      this.#requests.failed(inflight.request, error);
     }
   }
 

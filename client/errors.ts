@@ -164,7 +164,10 @@ export class ConnectionClosedError extends ParleyError {
   }
 }
 
-/** The server sent a frame that does not match the protocol. */
+/**
+ * The server sent a frame this client cannot read (not JSON, nested too deep, against the
+ * protocol's schema), or one it failed to handle. The frame is dropped and the connection goes on.
+ */
 export class ProtocolViolationError extends ParleyError {
   public constructor(message: string, context?: ParleyErrorContext) {
     super('protocol_violation', message, context);

@@ -22,6 +22,7 @@ import {
   type ParleyError,
   RequestTimeoutError,
 } from './errors.js';
+import type { SkippedMessage } from './frames.js';
 import type { Link } from './link.js';
 import type { Inflight, Refs } from './requests.js';
 import { RoomStream } from './room-stream.js';
@@ -244,6 +245,18 @@ export class Rooms {
     const entry = this.#rooms.get(frame.room);
     if (entry === undefined) return;
     this.#deliver(entry, entry.stream.accept(frame));
+    this.#checkCaughtUp(entry);
+    this.#watchGap(entry);
+  }
+
+  /**
+   * A message the client could not read, at a place in its room's sequence it could: the cursor
+   * moves past it, undelivered, so that no resume asks for it again.
+   */
+  public onSkipped({ room, origin, seq }: SkippedMessage): void {
+    const entry = this.#rooms.get(room);
+    if (entry === undefined) return;
+    this.#deliver(entry, entry.stream.skip(origin, seq));
     this.#checkCaughtUp(entry);
     this.#watchGap(entry);
   }

@@ -17,8 +17,13 @@
  */
 import type { ClientFrame, PongFrame, ServerFrame } from '../protocol/index.js';
 import { type Endpoints, endpointUrl } from './endpoints.js';
-import { ConnectionClosedError, type ParleyError, UnauthorizedError } from './errors.js';
-import { decodeServerFrame } from './frames.js';
+import {
+  ConnectionClosedError,
+  type ParleyError,
+  ProtocolViolationError,
+  UnauthorizedError,
+} from './errors.js';
+import { decodeServerFrame, type Unreadable } from './frames.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Link } from './link.js';
 import { Probe } from './probe.js';
@@ -37,10 +42,12 @@ import type {
 export interface TransportEvents {
   /** A state change, or a move to another endpoint (`failed-over`). */
   state(event: StateEvent): void;
-  /** A failed connection attempt, or a frame that breaks the protocol. */
+  /** A failed connection attempt, or a frame the client failed to handle. */
   error(error: ParleyError): void;
   /** A valid server frame other than the heartbeat's `pong`. */
   frame(frame: Exclude<ServerFrame, PongFrame>): void;
+  /** A frame the client cannot read (not JSON, too deep, against the schema): the connection goes on. */
+  unreadable(frame: Unreadable): void;
   /** A socket is open (or adopted) as the current connection: what needs it may go now. */
   opened(): void;
   /** The current socket is gone: nothing is in flight on a connection any more. */
@@ -237,7 +244,15 @@ export class Transport implements Link {
       if (this.#socket === socket) this.#onOpen(socket);
     };
     socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#onData(event.data);
+      if (this.#socket !== socket) return;
+      // Whatever a frame makes any part of the client do, an exception must not leave this handler:
+      // in Node it would end the process, and the same frame comes back with every resume.
+      try {
+        this.#onData(event.data);
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        this.#options.events.error(new ProtocolViolationError(`a frame could not be handled: ${why}`));
+      }
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
@@ -259,7 +274,7 @@ export class Transport implements Link {
     const decoded = decodeServerFrame(data);
     if (decoded === undefined) return;
     if ('error' in decoded) {
-      this.#options.events.error(decoded.error);
+      this.#options.events.unreadable(decoded);
       return;
     }
     const { frame } = decoded;
