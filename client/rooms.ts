@@ -24,6 +24,7 @@ import {
 } from './errors.js';
 import type { SkippedMessage } from './frames.js';
 import type { Link } from './link.js';
+import { MemberList } from './member-list.js';
 import type { Inflight, Refs } from './requests.js';
 import { RoomStream } from './room-stream.js';
 import type { JoinResult, ParleyClientEvents, Timers } from './types.js';
@@ -35,7 +36,7 @@ type ResumeReason = 'reconnect' | 'gap';
 interface RoomEntry {
   room: string;
   stream: RoomStream;
-  members: Member[];
+  members: MemberList;
   /** True once `joined` arrived on the current connection. */
   joinedOnConnection: boolean;
   /** The ref of the join in flight on the current connection. */
@@ -94,13 +95,12 @@ export class Rooms {
 
   /** A room's members as last reported. */
   public members(room: string): Member[] {
-    return [...(this.#rooms.get(room)?.members ?? [])];
+    return this.#rooms.get(room)?.members.list() ?? [];
   }
 
   /** Replaces a joined room's member list (with what a presence request answered). */
   public setMembers(room: string, members: Member[]): void {
-    const entry = this.#rooms.get(room);
-    if (entry !== undefined) entry.members = [...members];
+    this.#rooms.get(room)?.members.reset(members);
   }
 
   /** A frame for `room` may go now: the connection is open and the room is joined on it (if joined at all). */
@@ -120,7 +120,7 @@ export class Rooms {
     }
     const existing = this.#rooms.get(room);
     if (existing?.stream.initialized === true && existing.joinedOnConnection) {
-      return Promise.resolve({ room, cursor: existing.stream.cursor(), members: [...existing.members] });
+      return Promise.resolve({ room, cursor: existing.stream.cursor(), members: existing.members.list() });
     }
     return new Promise<JoinResult>((resolve, reject) => {
       if (existing !== undefined) {
@@ -131,7 +131,7 @@ export class Rooms {
       const entry: RoomEntry = {
         room,
         stream: new RoomStream(),
-        members: [],
+        members: new MemberList(),
         joinedOnConnection: false,
         joinRef: undefined,
         resumeReason: undefined,
@@ -192,7 +192,7 @@ export class Rooms {
     entry.joinRetries = 0;
     timers.clearTimeout(entry.joinRetryTimer);
     entry.joinRetryTimer = undefined;
-    entry.members = [...frame.members];
+    entry.members.reset(frame.members);
     const region = frame.region;
     if (region !== undefined) this.#options.onRegion(region);
     const resumed = entry.resumeReason !== undefined && entry.stream.initialized;
@@ -217,7 +217,7 @@ export class Rooms {
     const waiters = entry.waiters;
     entry.waiters = [];
     for (const waiter of waiters) {
-      waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: [...entry.members] });
+      waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: entry.members.list() });
     }
     // Now that the room is joined on this connection, what waited for it can go.
     this.#options.onJoined(entry.room);
@@ -266,24 +266,17 @@ export class Rooms {
     const entry = this.#rooms.get(frame.room);
     if (entry === undefined) return;
     if (frame.event === undefined || frame.user === undefined) {
-      if (frame.members !== undefined) entry.members = [...frame.members];
+      if (frame.members !== undefined) entry.members.reset(frame.members);
       return;
     }
     const region = frame.region ?? '';
-    const same = (m: Member): boolean => m.user === frame.user && m.region === region;
-    if (frame.event === 'join') {
-      // A member that resumes a room on the same connection is announced again: list it once.
-      if (!entry.members.some(same)) entry.members.push({ user: frame.user, region });
-    } else {
-      const index = entry.members.findIndex(same);
-      if (index >= 0) entry.members.splice(index, 1);
-    }
+    entry.members.apply(frame.event, { user: frame.user, region });
     this.#options.emit('presence', {
       room: frame.room,
       event: frame.event,
       user: frame.user,
       region,
-      members: [...entry.members],
+      members: entry.members.list(),
     });
   }
 
