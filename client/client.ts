@@ -38,6 +38,7 @@ import { ConnectionClosedError, errorFromFrame } from './errors.js';
 import type { Unreadable } from './frames.js';
 import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
+import { DEFAULT_REPLAY_QUIET_MS } from './replay.js';
 import { RefTable, Requests } from './requests.js';
 import { Rooms } from './rooms.js';
 import { Transport } from './transport.js';
@@ -143,6 +144,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       requestTimeoutMs,
       gapTimeoutMs: options.gapTimeoutMs ?? 3_000,
       resendAfterMs,
+      replayQuietMs: options.replayQuietMs ?? DEFAULT_REPLAY_QUIET_MS,
       emit: (event, payload) => this.emit(event, payload),
       onJoined: (room) => {
         const only = (other: string): boolean => other === room;

@@ -104,6 +104,14 @@ export interface ParleyClientOptions {
    */
   gapTimeoutMs?: number;
   /**
+   * When a resume's `joined` says `more` (the server replays at most `maxReplay` messages per
+   * join), the client joins again once no replayed message has come for this long: the end of
+   * one join's replay has no marker of its own. Live messages do not extend the wait. Too short
+   * costs only duplicates (dropped); too long only delays the catch-up.
+   * @default 1000
+   */
+  replayQuietMs?: number;
+  /**
    * Retry a send the server answered `rate_limited` or `internal` (same id, so it is stored at
    * most once; after a backoff with full jitter) until it is acknowledged or `sendTimeoutMs`
    * passes, instead of rejecting it at once.
