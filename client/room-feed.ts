@@ -48,12 +48,17 @@ export class RoomFeed {
 
   /**
    * A `joined` for the room. `since` is what its join asked from, for a resume (`reason`); a
-   * first join starts the stream at `joined.cursor`.
+   * first join starts the stream at `joined.cursor`, and so does a fresh join of a room whose
+   * resume the server refused (the replay, if one was under way, ends without `caughtUp`).
    */
   public joined(frame: JoinedFrame, since: Cursor | undefined, reason: ResumeReason | undefined): void {
     if (!this.stream.initialized) {
       this.#deliver(this.stream.initialize(frame.cursor));
-    } else if (reason !== undefined) {
+    } else if (reason === undefined) {
+      this.#replay?.cancel();
+      this.#replay = undefined;
+      this.#deliver(this.stream.restart(frame.cursor));
+    } else {
       // A join of a resume under way (following `more`, or a gap's resume meanwhile) carries on
       // its replay, and its count; any other begins one.
       const { timers, replayQuietMs } = this.#options;

@@ -63,6 +63,27 @@ export class RoomStream {
     return early.flatMap(({ origin, seq, slot }) => this.#take(origin, seq, slot));
   }
 
+  /**
+   * Starts the stream again at `start`, the cursor of a fresh join (one without `since`, made
+   * because the server refused the resume): what was stored up to it is history now. Per origin
+   * the cursor never moves back (a lagging region's cursor would deliver messages again); origins
+   * `start` does not name are forgotten, so that a cursor the server refused is not sent again.
+   * Returns the buffered messages that are now in order.
+   */
+  public restart(start: Cursor): MessageFrame[] {
+    const waiting = [...this.#buffer].flatMap(([origin, slots]) =>
+      [...slots].map(([seq, slot]) => ({ origin, seq, slot })),
+    );
+    const previous = new Map(this.#cursor);
+    this.#cursor.clear();
+    this.#buffer.clear();
+    for (const [origin, seq] of Object.entries(start)) {
+      this.#cursor.set(origin, Math.max(seq, previous.get(origin) ?? 0));
+    }
+    waiting.sort((a, b) => a.seq - b.seq);
+    return waiting.flatMap(({ origin, seq, slot }) => this.#take(origin, seq, slot));
+  }
+
   /** Takes one incoming message; returns those that can now be delivered, in order (maybe none). */
   public accept(message: MessageFrame): MessageFrame[] {
     return this.#take(message.origin, message.seq, message);

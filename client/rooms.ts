@@ -228,16 +228,27 @@ export class Rooms {
     this.#options.onJoined(entry.room);
   }
 
-  /** A join the server answered with an error: joined again later if transient, else the room is dropped. */
+  /**
+   * A join the server answered with an error: joined again later if transient; a refused resume
+   * keeps the room (see below); else the room is dropped.
+   */
   public refused(room: string, frame: ErrorFrame): void {
     const entry = this.#rooms.get(room);
-    const error = errorFromFrame(frame, { room });
     if (entry === undefined || frame.ref !== entry.joinRef) return;
+    const error = errorFromFrame(frame, { room });
     // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
     // waiting for it): join again after a backoff. Callers of join() are still bounded by
     // requestTimeoutMs.
     if (isTransientCode(frame.code)) {
       this.#rejoinLater(entry);
+      return;
+    }
+    if (entry.resumeReason !== undefined && frame.code === 'bad_request') {
+      // The server will not take the cursor (PROTOCOL.md, "Limits", "Cursors"). That must not cost
+      // the room: join it afresh, so live traffic flows again, and say what was given up.
+      const why = `the server refused to resume ${room} from its cursor (${frame.message}); joined it again without since, so what was missed meanwhile is not replayed`;
+      this.#options.emit('error', errorFromFrame({ ...frame, message: why }, { room }));
+      this.#sendJoin(entry, undefined);
       return;
     }
     if (entry.waiters.length === 0) this.#options.emit('error', error);
@@ -326,7 +337,8 @@ export class Rooms {
       entry.joinRetryTimer = undefined;
       // A new connection rejoins every room itself.
       if (!this.#isCurrent(entry, generation) || !link.isOpen()) return;
-      this.#sendJoin(entry, entry.feed.stream.initialized ? (resume ?? 'reconnect') : undefined);
+      // The same kind of join again: a first, a fresh (after a refused resume) or a resume.
+      this.#sendJoin(entry, resume);
     }, delay);
   }
 

@@ -96,6 +96,25 @@ describe('RoomStream', () => {
     expect(stream.cursor()).toEqual({ o: 4 });
   });
 
+  it('restarts at a fresh cursor: never moving back, forgetting origins it does not name, delivering what is now in order', () => {
+    // Prepare
+    const stream = new RoomStream();
+    stream.initialize({ a: 5, b: 3, bad: 9 });
+    stream.accept(message('r', 'a', 8));
+    stream.accept(message('r', 'a', 11));
+    stream.accept(message('r', 'b', 5));
+
+    // Act: the fresh join stands at a:10 (8 is history now) and b:2 (behind what was delivered)
+    const ready = stream.restart({ a: 10, b: 2 });
+    const next = stream.accept(message('r', 'b', 4));
+
+    // Assess
+    expect(ready.map((m) => `${m.origin}:${m.seq}`)).toEqual(['a:11']);
+    expect(next.map((m) => `${m.origin}:${m.seq}`)).toEqual(['b:4', 'b:5']);
+    expect(stream.cursor()).toEqual({ a: 11, b: 5 });
+    expect(stream.buffered).toBe(0);
+  });
+
   it('forgets the oldest ids beyond its capacity', () => {
     // Prepare
     const stream = new RoomStream(2);

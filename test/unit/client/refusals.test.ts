@@ -1,0 +1,106 @@
+/**
+ * What the SDK does when the server refuses something it cannot simply retry: a resume whose
+ * cursor the server will not take (`bad_request`; PROTOCOL.md, "Limits", "Cursors").
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BadRequestError } from '../../../client/errors.js';
+import type { FakeWebSocket } from './fake-web-socket.js';
+import { createHarness, delivered, type Harness, joinRoom, message, openNext } from './harness.js';
+
+/** Long enough for every retry, resend and gap timer of these tests to have fired. */
+const EVERY_TIMER_MS = 60_000;
+
+describe('Client: refusals', () => {
+  let harness: Harness;
+  let socket: FakeWebSocket;
+
+  beforeEach(async () => {
+    vi.useFakeTimers();
+    harness = createHarness({ pingIntervalMs: 3_600_000, sendTimeoutMs: 3_600_000 });
+    socket = await openNext();
+  });
+
+  afterEach(() => {
+    harness.client.close();
+    vi.useRealTimers();
+  });
+
+  /** Drops the connection and opens the next one (after the 250 ms backoff of random 0.5). */
+  const reconnect = async (): Promise<FakeWebSocket> => {
+    socket.drop();
+    await vi.advanceTimersByTimeAsync(250);
+    socket = await openNext();
+    return socket;
+  };
+
+  /** Answers `frame` with an error of `code`. */
+  const refuse = (frame: { ref?: string }, code: string, action: string): void => {
+    socket.reply({ type: 'error', code, message: `server says ${code}`, ref: frame.ref, action });
+  };
+
+  describe('a resume answered bad_request', () => {
+    it('keeps the room, reports the refusal, and joins afresh without since, so live traffic flows', async () => {
+      // Prepare
+      await joinRoom(harness, socket, 'lobby', { 'us-east-1': 2 });
+      socket.reply(message('lobby', 'us-east-1', 3));
+      const sent = harness.client.send('lobby', 'waiting', { id: 'w1' });
+      await reconnect();
+
+      // Act
+      const resume = socket.take('join');
+      refuse(resume, 'bad_request', 'join');
+      const fresh = socket.take('join');
+      const sendsBeforeJoined = socket.framesOf('send').length;
+      socket.reply({
+        type: 'joined',
+        ref: fresh.ref,
+        room: 'lobby',
+        cursor: { 'us-east-1': 7 },
+        members: [],
+      });
+      const resent = socket.take('send');
+      socket.reply({
+        type: 'ack',
+        ref: resent.ref,
+        room: 'lobby',
+        id: 'w1',
+        origin: 'us-east-1',
+        seq: 8,
+        ts: 8,
+      });
+      socket.reply(message('lobby', 'us-east-1', 8));
+      await vi.advanceTimersByTimeAsync(EVERY_TIMER_MS);
+      const joinsOnThisConnection = socket.framesOf('join').length;
+      const next = await reconnect();
+
+      // Assess
+      expect(resume).toMatchObject({ room: 'lobby', since: { 'us-east-1': 3 } });
+      expect(fresh).toEqual({ action: 'join', room: 'lobby', ref: expect.any(String) });
+      expect(harness.errors).toHaveLength(1);
+      expect(harness.errors[0]).toBeInstanceOf(BadRequestError);
+      expect(harness.errors[0]).toMatchObject({ room: 'lobby', action: 'join', ref: resume.ref });
+      expect(harness.errors[0]?.message).toBe(
+        'the server refused to resume lobby from its cursor (server says bad_request); joined it again without since, so what was missed meanwhile is not replayed',
+      );
+      expect(harness.client.rooms()).toEqual(['lobby']);
+      expect(sendsBeforeJoined).toBe(0);
+      await expect(sent).resolves.toMatchObject({ id: 'w1', seq: 8 });
+      expect(delivered(harness)).toEqual(['us-east-1:3', 'us-east-1:8']);
+      expect(harness.joined.at(-1)).toMatchObject({ resumed: false, cursor: { 'us-east-1': 7 } });
+      expect(harness.caughtUp).toEqual([]);
+      expect(joinsOnThisConnection).toBe(2);
+      expect(next.take('join')).toMatchObject({ since: { 'us-east-1': 8 } });
+    });
+
+    it('drops a room whose first join, without since, is answered bad_request', async () => {
+      // Act
+      const joined = harness.client.join('lobby');
+      refuse(socket.take('join'), 'bad_request', 'join');
+
+      // Assess
+      await expect(joined).rejects.toBeInstanceOf(BadRequestError);
+      expect(harness.client.rooms()).toEqual([]);
+      expect(socket.framesOf('join')).toHaveLength(1);
+    });
+  });
+});
