@@ -17,10 +17,12 @@ export {
   BadRequestError,
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
+  ConflictError,
   ConnectionClosedError,
   errorFromFrame,
   ForbiddenError,
   InternalError,
+  isTransientCode,
   NotFoundError,
   ParleyError,
   type ParleyErrorCode,
@@ -32,6 +34,7 @@ export {
   RequestTimeoutError,
   SendTimeoutError,
   UnauthorizedError,
+  UnknownServerError,
 } from './errors.js';
 export { DEFAULT_SEEN_IDS, RoomStream } from './room-stream.js';
 export type {

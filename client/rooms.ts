@@ -28,6 +28,7 @@ import {
   isTransientCode,
   type ParleyError,
   RequestTimeoutError,
+  UnknownServerError,
 } from './errors.js';
 import type { SkippedMessage } from './frames.js';
 import type { Link } from './link.js';
@@ -53,6 +54,11 @@ interface RoomEntry {
   /** Callers of `join` still waiting for the first `joined`. */
   waiters: Array<{ resolve: (result: JoinResult) => void; reject: (error: ParleyError) => void }>;
   joinTimer: unknown;
+  /**
+   * A resume was refused on this connection with a code this SDK does not know: the room is not
+   * resumed again on it (that would be a retry), only on the next connection.
+   */
+  stalled: boolean;
   /** Joins answered `internal` or `rate_limited` in a row; each retry waits longer. */
   joinRetries: number;
   /** The pending retry of such a join, or the resend of an unanswered one. */
@@ -152,6 +158,7 @@ export class Rooms {
         joinSince: undefined,
         waiters: [{ resolve, reject }],
         joinTimer: undefined,
+        stalled: false,
         joinRetries: 0,
         joinRetryTimer: undefined,
       };
@@ -188,6 +195,7 @@ export class Rooms {
       entry.joinRef = undefined;
       entry.resumeReason = undefined;
       entry.joinSince = undefined;
+      entry.stalled = false;
       entry.feed.stop();
     }
   }
@@ -249,6 +257,17 @@ export class Rooms {
       const why = `the server refused to resume ${room} from its cursor (${frame.message}); joined it again without since, so what was missed meanwhile is not replayed`;
       this.#options.emit('error', errorFromFrame({ ...frame, message: why }, { room }));
       this.#sendJoin(entry, undefined);
+      return;
+    }
+    if (error instanceof UnknownServerError && entry.feed.stream.initialized) {
+      // Not retried (PROTOCOL.md, "Unknown codes"), but no reason to forget a room that was
+      // joined, with its cursor and the sends waiting for it: it waits for the next connection.
+      this.#options.emit('error', error);
+      this.#rejectWaiters(entry, error);
+      this.#options.timers.clearTimeout(entry.joinRetryTimer);
+      entry.joinRef = undefined;
+      entry.stalled = true;
+      entry.feed.stop();
       return;
     }
     if (entry.waiters.length === 0) this.#options.emit('error', error);
@@ -349,7 +368,7 @@ export class Rooms {
 
   /** Joins a room again with `since` on the live connection, if nothing stands in the way. */
   #resume(entry: RoomEntry, reason: ResumeReason): void {
-    if (this.#rooms.get(entry.room) !== entry || !this.#options.link.isOpen()) return;
+    if (this.#rooms.get(entry.room) !== entry || entry.stalled || !this.#options.link.isOpen()) return;
     // Not joined yet on this connection: its join is on the way. A join in flight (a resend, the
     // resume of a gap) resumes the room already.
     if (entry.joinedOnConnection && entry.joinRef === undefined) this.#sendJoin(entry, reason);
