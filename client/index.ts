@@ -52,6 +52,8 @@ export type {
   ParleyClientEvents,
   ParleyClientOptions,
   PresenceEvent,
+  PresencePage,
+  PresencePageOptions,
   SendAck,
   SendOptions,
   StateEvent,

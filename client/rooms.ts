@@ -10,14 +10,7 @@
  * const { cursor, members } = await rooms.join('lobby');
  * ```
  */
-import type {
-  Cursor,
-  ErrorFrame,
-  JoinedFrame,
-  Member,
-  MessageFrame,
-  PresenceReplyFrame,
-} from '../protocol/index.js';
+import type { Cursor, ErrorFrame, JoinedFrame, MessageFrame, PresenceReplyFrame } from '../protocol/index.js';
 import { ROOM_RULE, roomSchema } from '../protocol/index.js';
 import { transientRetryDelay } from './backoff.js';
 import type { Emit } from './emitter.js';
@@ -105,14 +98,9 @@ export class Rooms {
     return this.#rooms.get(room)?.feed.stream.cursor();
   }
 
-  /** A room's members as last reported. */
-  public members(room: string): Member[] {
-    return this.#rooms.get(room)?.members.list() ?? [];
-  }
-
-  /** Replaces a joined room's member list (with what a presence request answered). */
-  public setMembers(room: string, members: Member[]): void {
-    this.#rooms.get(room)?.members.reset(members);
+  /** A joined room's members (its list and count), if the room is joined. */
+  public members(room: string): MemberList | undefined {
+    return this.#rooms.get(room)?.members;
   }
 
   /** A frame for `room` may go now: the connection is open and the room is joined on it (if joined at all). */
@@ -212,7 +200,7 @@ export class Rooms {
     entry.joinRetries = 0;
     timers.clearTimeout(entry.joinRetryTimer);
     entry.joinRetryTimer = undefined;
-    entry.members.reset(frame.members);
+    entry.members.reset(frame.members, frame.memberCount);
     const region = frame.region;
     if (region !== undefined) this.#options.onRegion(region);
     const { resumeReason, joinSince } = entry;
@@ -223,6 +211,7 @@ export class Rooms {
       room: frame.room,
       cursor: { ...frame.cursor },
       members: [...frame.members],
+      ...(frame.memberCount !== undefined ? { memberCount: frame.memberCount } : {}),
       resumed,
       ...(region !== undefined ? { region } : {}),
     });
@@ -289,21 +278,8 @@ export class Rooms {
 
   /** A presence frame that answers no request: a member joined or left, or a fresh member list. */
   public onPresence(frame: PresenceReplyFrame): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    if (frame.event === undefined || frame.user === undefined) {
-      if (frame.members !== undefined) entry.members.reset(frame.members);
-      return;
-    }
-    const region = frame.region ?? '';
-    entry.members.apply(frame.event, { user: frame.user, region });
-    this.#options.emit('presence', {
-      room: frame.room,
-      event: frame.event,
-      user: frame.user,
-      region,
-      members: entry.members.list(),
-    });
+    const event = this.#rooms.get(frame.room)?.members.onPresence(frame);
+    if (event !== undefined) this.#options.emit('presence', event);
   }
 
   /** Bounds a join that callers wait for, across reconnects, like every other request. */
@@ -374,8 +350,14 @@ export class Rooms {
     if (entry.joinedOnConnection && entry.joinRef === undefined) this.#sendJoin(entry, reason);
   }
 
-  #joinResult(entry: RoomEntry): JoinResult {
-    return { room: entry.room, cursor: entry.feed.stream.cursor(), members: entry.members.list() };
+  #joinResult({ room, feed, members }: RoomEntry): JoinResult {
+    const memberCount = members.reportedCount;
+    return {
+      room,
+      cursor: feed.stream.cursor(),
+      members: members.list(),
+      ...(memberCount !== undefined ? { memberCount } : {}),
+    };
   }
 
   /** Forgets a room: rejects its join waiters and stops its timers. */
