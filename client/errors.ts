@@ -187,6 +187,9 @@ export class ProtocolViolationError extends ParleyError {
  */
 export const isTransientCode = (code: string): boolean => code === 'internal' || code === 'rate_limited';
 
+/** What went wrong, as text, from anything thrown (an `Error` or not). */
+export const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 type ProtocolErrorClass = new (message: string, context?: ParleyErrorContext) => ParleyError;
 
 /** The class raised for each protocol error code. */

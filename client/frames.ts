@@ -18,7 +18,7 @@ import {
   type ServerFrame,
   serverFrameSchema,
 } from '../protocol/index.js';
-import { ProtocolViolationError } from './errors.js';
+import { ProtocolViolationError, reasonOf } from './errors.js';
 
 /**
  * The deepest frame worth handing to the schema: a history reply nests a body three levels down
@@ -27,8 +27,8 @@ import { ProtocolViolationError } from './errors.js';
  */
 export const MAX_FRAME_DEPTH = MAX_BODY_DEPTH + 3;
 
-/** Where an unreadable `message` stood in its room's sequence, when that much could be read. */
-export interface SkippedMessage {
+/** Where a message stands in its room's sequence. */
+export interface MessagePlace {
   room: string;
   origin: string;
   seq: number;
@@ -39,8 +39,8 @@ export interface Unreadable {
   error: ProtocolViolationError;
   /** The frame's `ref`, when it had a string one: the request it answers need not wait for its timeout. */
   ref?: string;
-  /** For a `message`: its place in the room's sequence, which the cursor moves past. */
-  skipped?: SkippedMessage;
+  /** For a `message` whose room, origin and seq could be read: its place, which the cursor moves past. */
+  skipped?: MessagePlace;
 }
 
 /** A decoded frame, or why the data cannot be read. */
@@ -56,7 +56,9 @@ export const decodeServerFrame = (data: unknown): Decoded | undefined => {
   try {
     text = textOf(data);
   } catch (error) {
-    return { error: new ProtocolViolationError(`the server sent a frame that is not text: ${why(error)}`) };
+    return {
+      error: new ProtocolViolationError(`the server sent a frame that is not text: ${reasonOf(error)}`),
+    };
   }
   let value: unknown;
   try {
@@ -69,7 +71,7 @@ export const decodeServerFrame = (data: unknown): Decoded | undefined => {
   } catch (error) {
     // The checks below are not expected to throw; if one does, the frame is still only unreadable.
     return {
-      error: new ProtocolViolationError(`the server sent a frame that could not be read: ${why(error)}`),
+      error: new ProtocolViolationError(`the server sent a frame that could not be read: ${reasonOf(error)}`),
     };
   }
 };
@@ -80,8 +82,6 @@ const textOf = (data: unknown): string => {
   // Anything else is turned into text the way the platform would, which may throw.
   return String(data);
 };
-
-const why = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Checks a parsed frame: its depth first (without recursion), then the schema. */
 const check = (value: unknown): Decoded | undefined => {
@@ -115,7 +115,7 @@ const check = (value: unknown): Decoded | undefined => {
 };
 
 /** A message's room, origin and seq, if each is well formed: enough to move its room's cursor. */
-const placeOf = (fields: Record<string, unknown>): SkippedMessage | undefined => {
+const placeOf = (fields: Record<string, unknown>): MessagePlace | undefined => {
   const { shape } = messageSchema;
   const room = shape.room.safeParse(fields.room);
   const origin = shape.origin.safeParse(fields.origin);

@@ -36,6 +36,7 @@ export {
   UnauthorizedError,
   UnknownServerError,
 } from './errors.js';
+export { DEFAULT_REPLAY_QUIET_MS, MAX_REPLAY_JOINS } from './replay.js';
 export { DEFAULT_SEEN_IDS, RoomStream } from './room-stream.js';
 export type {
   CaughtUpEvent,

@@ -54,8 +54,6 @@ export class Replay {
   public readonly reason: ResumeReason;
   /** Messages the replay delivered, over all its joins (duplicates and skips excluded). */
   public count = 0;
-  /** Joins of this resume answered so far. */
-  public joins = 0;
   readonly #options: ReplayOptions;
   /** The room's cursor at the latest join: a message at or below it is replayed, above it live. */
   #target: Cursor = {};
@@ -63,6 +61,7 @@ export class Replay {
   #since: Cursor = {};
   /** The latest join said `more`: the resume joins again once its replay goes quiet. */
   #more = false;
+  #joins = 0;
   #quietTimer: unknown;
   #onQuiet: (() => void) | undefined;
 
@@ -71,9 +70,9 @@ export class Replay {
     this.#options = options;
   }
 
-  /** Whether the latest join said `more`. */
-  public get more(): boolean {
-    return this.#more;
+  /** Joins of this resume answered so far. */
+  public get joins(): number {
+    return this.#joins;
   }
 
   /**
@@ -81,7 +80,7 @@ export class Replay {
    * With `more`, `onQuiet` is called once that join's replay has gone quiet.
    */
   public joined(since: Cursor, cursor: Cursor, more: boolean, onQuiet: () => void): void {
-    this.joins += 1;
+    this.#joins += 1;
     this.#since = { ...since };
     this.#target = { ...cursor };
     this.#more = more;
@@ -109,7 +108,7 @@ export class Replay {
    * as it is now), else why it stops following `more`.
    */
   public stop(cursor: Cursor): ReplayStop | undefined {
-    if (this.joins >= MAX_REPLAY_JOINS) return 'too-many-joins';
+    if (this.#joins >= MAX_REPLAY_JOINS) return 'too-many-joins';
     const progressed = Object.entries(this.#target).some(
       ([origin, seq]) => Math.min(cursor[origin] ?? 0, seq) > (this.#since[origin] ?? 0),
     );

@@ -17,7 +17,7 @@
 import type { Cursor, JoinedFrame, MessageFrame } from '../protocol/index.js';
 import type { Emit } from './emitter.js';
 import { ProtocolViolationError } from './errors.js';
-import type { SkippedMessage } from './frames.js';
+import type { MessagePlace } from './frames.js';
 import { Replay, type ResumeReason } from './replay.js';
 import { RoomStream } from './room-stream.js';
 import type { ParleyClientEvents, Timers } from './types.js';
@@ -71,7 +71,7 @@ export class RoomFeed {
   }
 
   /** One message of the room (or its place, skipped): `step` hands it to the stream. */
-  public take(place: SkippedMessage, step: (stream: RoomStream) => MessageFrame[]): void {
+  public take(place: MessagePlace, step: (stream: RoomStream) => MessageFrame[]): void {
     this.#replay?.heard(place);
     this.#deliver(step(this.stream));
     this.#checkCaughtUp();

@@ -23,7 +23,7 @@ import {
   RequestTimeoutError,
   UnknownServerError,
 } from './errors.js';
-import type { SkippedMessage } from './frames.js';
+import type { MessagePlace } from './frames.js';
 import type { Link } from './link.js';
 import { MemberList } from './member-list.js';
 import type { ResumeReason } from './replay.js';
@@ -272,7 +272,7 @@ export class Rooms {
    * A message the client could not read, at a place in its room's sequence it could: the cursor
    * moves past it, undelivered, so that no resume asks for it again.
    */
-  public onSkipped(place: SkippedMessage): void {
+  public onSkipped(place: MessagePlace): void {
     this.#rooms.get(place.room)?.feed.take(place, (stream) => stream.skip(place.origin, place.seq));
   }
 

@@ -21,6 +21,7 @@ import {
   ConnectionClosedError,
   type ParleyError,
   ProtocolViolationError,
+  reasonOf,
   UnauthorizedError,
 } from './errors.js';
 import { decodeServerFrame, type Unreadable } from './frames.js';
@@ -250,8 +251,9 @@ export class Transport implements Link {
       try {
         this.#onData(event.data);
       } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        this.#options.events.error(new ProtocolViolationError(`a frame could not be handled: ${why}`));
+        this.#options.events.error(
+          new ProtocolViolationError(`a frame could not be handled: ${reasonOf(error)}`),
+        );
       }
     };
     socket.onclose = (event) => {
