@@ -28,15 +28,20 @@ import {
   HISTORY_LIMIT_MAX,
   type HistoryFrame,
   type JsonValue,
+  MAX_PAGE_TOKEN_LENGTH,
   type Member,
   type PongFrame,
+  type PresenceFrame,
+  presenceFrameSchema,
   type ServerFrame,
 } from '../protocol/index.js';
 import { TypedEmitter } from './emitter.js';
 import { Endpoints } from './endpoints.js';
-import { ConnectionClosedError, errorFromFrame } from './errors.js';
+import { BadRequestError, ConnectionClosedError, errorFromFrame } from './errors.js';
+import type { Unreadable } from './frames.js';
 import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
+import { DEFAULT_REPLAY_QUIET_MS } from './replay.js';
 import { RefTable, Requests } from './requests.js';
 import { Rooms } from './rooms.js';
 import { Transport } from './transport.js';
@@ -47,6 +52,8 @@ import type {
   JoinResult,
   ParleyClientEvents,
   ParleyClientOptions,
+  PresencePage,
+  PresencePageOptions,
   SendAck,
   SendOptions,
   Timers,
@@ -105,6 +112,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         state: (event) => this.emit('state', event),
         error: (error) => this.emit('error', error),
         frame: (frame) => this.#route(frame),
+        unreadable: (unreadable) => this.#onUnreadable(unreadable),
         opened: () => {
           this.#rooms.rejoinAll();
           // Sends and requests for rooms this client has not joined go now; the server decides.
@@ -141,6 +149,7 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       requestTimeoutMs,
       gapTimeoutMs: options.gapTimeoutMs ?? 3_000,
       resendAfterMs,
+      replayQuietMs: options.replayQuietMs ?? DEFAULT_REPLAY_QUIET_MS,
       emit: (event, payload) => this.emit(event, payload),
       onJoined: (room) => {
         const only = (other: string): boolean => other === room;
@@ -172,9 +181,26 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return this.#rooms.cursor(room);
   }
 
-  /** The room's members as last reported (`joined`, then `presence` events). */
+  /**
+   * The room's members as last listed (by `joined`, or the first page of a presence request; at
+   * most 100 from a v1.1 server), kept current by `presence` events.
+   */
   public members(room: string): Member[] {
-    return this.#rooms.members(room);
+    return this.#rooms.members(room)?.list() ?? [];
+  }
+
+  /**
+   * How many members the room has, listed or not: the `memberCount` the server last reported, kept
+   * current by `presence` events; from a server that reports none (v1), the number listed. 0 for a
+   * room not joined.
+   *
+   * @example
+   * ```ts
+   * const hidden = client.memberCount('lobby') - client.members('lobby').length; // 0 unless the list is cut
+   * ```
+   */
+  public memberCount(room: string): number {
+    return this.#rooms.members(room)?.count ?? 0;
   }
 
   /** Starts connecting; only needed with `autoConnect: false`. A closed client cannot reconnect. */
@@ -250,12 +276,46 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return { room, messages, nextBefore: messages[0]?.ts };
   }
 
-  /** Asks the server for the room's current members (and refreshes {@link ParleyClient.members}). */
+  /**
+   * Asks the server for the room's current members (and refreshes {@link ParleyClient.members}):
+   * the first page, at most 100 from a v1.1 server. {@link ParleyClient.presencePage} reads them
+   * all, and the count.
+   */
   public async presence(room: string): Promise<Member[]> {
-    const reply = await this.#requests.request('presence', room, { action: 'presence', room });
-    const members = reply.type === 'presence' ? (reply.members ?? []) : [];
-    this.#rooms.setMembers(room, members);
-    return members;
+    return (await this.presencePage(room)).members;
+  }
+
+  /**
+   * Reads one page of the room's members, with the room's member count. Page on with `after` set
+   * to the page's `next`, until a page comes without one. The first page also refreshes
+   * {@link ParleyClient.members} and {@link ParleyClient.memberCount}.
+   *
+   * @example
+   * ```ts
+   * let page = await client.presencePage('lobby');
+   * const everyone = [...page.members]; // page.memberCount in all
+   * while (page.next !== undefined) {
+   *   page = await client.presencePage('lobby', { after: page.next });
+   *   everyone.push(...page.members);
+   * }
+   * ```
+   */
+  public async presencePage(room: string, options: PresencePageOptions = {}): Promise<PresencePage> {
+    const { after } = options;
+    if (after !== undefined && !presenceFrameSchema.shape.after.safeParse(after).success) {
+      const rule = `after must be a page's next (1-${MAX_PAGE_TOKEN_LENGTH} characters)`;
+      throw new BadRequestError(rule, { room, action: 'presence' });
+    }
+    const frame: PresenceFrame = { action: 'presence', room, ...(after === undefined ? {} : { after }) };
+    const reply = await this.#requests.request('presence', room, frame);
+    const { members = [], memberCount, next } = reply.type === 'presence' ? reply : {};
+    if (after === undefined) this.#rooms.members(room)?.reset(members, memberCount);
+    return {
+      room,
+      members,
+      memberCount: memberCount ?? members.length,
+      ...(next === undefined ? {} : { next }),
+    };
   }
 
   /** Closes the client for good: pending sends and requests reject with `ConnectionClosedError`. */
@@ -296,6 +356,21 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       case 'error':
         this.#onError(frame);
         return;
+    }
+  }
+
+  /**
+   * A frame the client cannot read is reported, and changes nothing else, except: an unreadable
+   * `message` still moves its room's cursor past it, and an unreadable reply to a request fails
+   * that request now rather than at its timeout.
+   */
+  #onUnreadable({ error, ref, skipped }: Unreadable): void {
+    this.emit('error', error);
+    if (skipped !== undefined) this.#rooms.onSkipped(skipped);
+    const inflight = this.#refs.peek(ref);
+    if (inflight?.kind === 'request') {
+      this.#refs.take(ref);
+      this.#requests.failed(inflight.request, error);
     }
   }
 

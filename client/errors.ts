@@ -164,7 +164,10 @@ export class ConnectionClosedError extends ParleyError {
   }
 }
 
-/** The server sent a frame that does not match the protocol. */
+/**
+ * The server sent a frame this client cannot read (not JSON, nested too deep, against the
+ * protocol's schema), or one it failed to handle. The frame is dropped and the connection goes on.
+ */
 export class ProtocolViolationError extends ParleyError {
   public constructor(message: string, context?: ParleyErrorContext) {
     super('protocol_violation', message, context);
@@ -183,6 +186,9 @@ export class ProtocolViolationError extends ParleyError {
  * ```
  */
 export const isTransientCode = (code: string): boolean => code === 'internal' || code === 'rate_limited';
+
+/** What went wrong, as text, from anything thrown (an `Error` or not). */
+export const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 type ProtocolErrorClass = new (message: string, context?: ParleyErrorContext) => ParleyError;
 

@@ -17,10 +17,12 @@ export {
   BadRequestError,
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
+  ConflictError,
   ConnectionClosedError,
   errorFromFrame,
   ForbiddenError,
   InternalError,
+  isTransientCode,
   NotFoundError,
   ParleyError,
   type ParleyErrorCode,
@@ -32,7 +34,9 @@ export {
   RequestTimeoutError,
   SendTimeoutError,
   UnauthorizedError,
+  UnknownServerError,
 } from './errors.js';
+export { DEFAULT_REPLAY_QUIET_MS, MAX_REPLAY_JOINS } from './replay.js';
 export { DEFAULT_SEEN_IDS, RoomStream } from './room-stream.js';
 export type {
   CaughtUpEvent,
@@ -49,6 +53,8 @@ export type {
   ParleyClientEvents,
   ParleyClientOptions,
   PresenceEvent,
+  PresencePage,
+  PresencePageOptions,
   SendAck,
   SendOptions,
   StateEvent,

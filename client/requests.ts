@@ -69,6 +69,11 @@ export class RefTable implements Refs {
     this.#inflight.delete(ref);
   }
 
+  /** What a ref stands for, without forgetting it. */
+  public peek(ref: string | undefined): Inflight | undefined {
+    return ref === undefined ? undefined : this.#inflight.get(ref);
+  }
+
   /** What an answer's ref stood for, forgotten at once: each ref is answered once. */
   public take(ref: string | undefined): Inflight | undefined {
     if (ref === undefined) return undefined;
@@ -147,9 +152,14 @@ export class Requests {
 
   /** Rejects a request with the typed error of the server's `error` frame. */
   public refused(request: PendingRequest, frame: ErrorFrame): void {
+    this.failed(request, errorFromFrame(frame, { room: request.room }));
+  }
+
+  /** Rejects a request with `error` (once: a late second answer is ignored). */
+  public failed(request: PendingRequest, error: ParleyError): void {
     if (!this.#pending.delete(request)) return;
     this.#options.timers.clearTimeout(request.timer);
-    request.reject(errorFromFrame(frame, { room: request.room }));
+    request.reject(error);
   }
 
   /** Sends again, on the current connection, the requests not sent on it yet for the rooms `which` admits. */

@@ -8,21 +8,26 @@
  * - a message whose `(origin, seq)` was already delivered or buffered is a duplicate;
  * - a message whose `(room, id)` was already delivered under another `(origin, seq)` (a retried
  *   send stored in two regions before replication, in eventual mode) advances the cursor of its
- *   origin, so the sequence stays gap-free, but is not delivered a second time.
+ *   origin, so the sequence stays gap-free, but is not delivered a second time;
+ * - a message the client could not read ({@link RoomStream.skip}) takes its place in the sequence
+ *   like any other, so the cursor moves past it, but is never delivered.
  */
 import type { Cursor, MessageFrame } from '../protocol/index.js';
 
 /** How many recent message ids a room remembers for dedup by `(room, id)`. */
 export const DEFAULT_SEEN_IDS = 10_000;
 
+/** A place in an origin's sequence: the message to deliver there, or null for one skipped. */
+type Slot = MessageFrame | null;
+
 /** Per-room cursor, reorder buffer and id dedup. */
 export class RoomStream {
   /** Highest seq delivered per origin: what `join.since` sends after a reconnect. */
   readonly #cursor = new Map<string, number>();
   /** Messages ahead of a gap, per origin, by seq. */
-  readonly #buffer = new Map<string, Map<number, MessageFrame>>();
+  readonly #buffer = new Map<string, Map<number, Slot>>();
   /** Messages that arrived before the first `joined` of this room told us where to start. */
-  #early: MessageFrame[] = [];
+  #early: Array<{ origin: string; seq: number; slot: Slot }> = [];
   /** Ids delivered lately, oldest first (a Map keeps insertion order). */
   readonly #seenIds = new Map<string, true>();
   #initialized = false;
@@ -55,38 +60,77 @@ export class RoomStream {
     this.#initialized = true;
     const early = this.#early;
     this.#early = [];
-    return early.flatMap((message) => this.accept(message));
+    return early.flatMap(({ origin, seq, slot }) => this.#take(origin, seq, slot));
+  }
+
+  /**
+   * Starts the stream again at `start`, the cursor of a fresh join (one without `since`, made
+   * because the server refused the resume): what was stored up to it is history now. Per origin
+   * the cursor never moves back (a lagging region's cursor would deliver messages again); origins
+   * `start` does not name are forgotten, so that a cursor the server refused is not sent again.
+   * Returns the buffered messages that are now in order.
+   */
+  public restart(start: Cursor): MessageFrame[] {
+    const waiting = [...this.#buffer].flatMap(([origin, slots]) =>
+      [...slots].map(([seq, slot]) => ({ origin, seq, slot })),
+    );
+    const previous = new Map(this.#cursor);
+    this.#cursor.clear();
+    this.#buffer.clear();
+    for (const [origin, seq] of Object.entries(start)) {
+      this.#cursor.set(origin, Math.max(seq, previous.get(origin) ?? 0));
+    }
+    waiting.sort((a, b) => a.seq - b.seq);
+    return waiting.flatMap(({ origin, seq, slot }) => this.#take(origin, seq, slot));
   }
 
   /** Takes one incoming message; returns those that can now be delivered, in order (maybe none). */
   public accept(message: MessageFrame): MessageFrame[] {
+    return this.#take(message.origin, message.seq, message);
+  }
+
+  /**
+   * Takes the place of a message the client could not read (a body nested too deep, a field out
+   * of bounds): the cursor moves past it in its turn, as if it had been delivered, so no resume
+   * asks for it again. Returns the messages that can now be delivered, in order (maybe none).
+   *
+   * @example
+   * ```ts
+   * stream.skip('us-east-1', 5); // us-east-1:6, if it was waiting behind 5, is returned
+   * ```
+   */
+  public skip(origin: string, seq: number): MessageFrame[] {
+    return this.#take(origin, seq, null);
+  }
+
+  #take(origin: string, seq: number, slot: Slot): MessageFrame[] {
     if (!this.#initialized) {
-      this.#early.push(message);
+      this.#early.push({ origin, seq, slot });
       return [];
     }
-    const { origin } = message;
     const expected = (this.#cursor.get(origin) ?? 0) + 1;
-    if (message.seq < expected) return [];
+    if (seq < expected) return [];
     let pending = this.#buffer.get(origin);
-    if (message.seq > expected) {
+    if (seq > expected) {
       if (pending === undefined) {
         pending = new Map();
         this.#buffer.set(origin, pending);
       }
-      if (!pending.has(message.seq)) pending.set(message.seq, message);
+      if (!pending.has(seq)) pending.set(seq, slot);
       return [];
     }
     const ready: MessageFrame[] = [];
-    let next: MessageFrame | undefined = message;
+    let at = seq;
+    let next: Slot | undefined = slot;
     while (next !== undefined) {
-      this.#cursor.set(origin, next.seq);
-      if (!this.#seenIds.has(next.id)) {
+      this.#cursor.set(origin, at);
+      if (next !== null && !this.#seenIds.has(next.id)) {
         this.#remember(next.id);
         ready.push(next);
       }
-      const seq: number = next.seq + 1;
-      next = pending?.get(seq);
-      pending?.delete(seq);
+      at += 1;
+      next = pending?.get(at);
+      pending?.delete(at);
     }
     if (pending !== undefined && pending.size === 0) this.#buffer.delete(origin);
     return ready;

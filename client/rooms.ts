@@ -1,8 +1,8 @@
 /**
  * The rooms a client has joined: their joins (and rejoins after every reconnect, resumed from the
- * room's cursor with `since`), delivery through each room's {@link RoomStream} (dedup, order,
- * gaps), the `caughtUp` that ends a resume's replay, and the member lists kept current by
- * presence events.
+ * room's cursor with `since`), the refusals of those joins, and the member lists kept current by
+ * presence events. What each room delivers (order, dedup, replay, `caughtUp`, gaps) is its
+ * {@link RoomFeed}'s.
  *
  * @example
  * ```ts
@@ -10,7 +10,7 @@
  * const { cursor, members } = await rooms.join('lobby');
  * ```
  */
-import type { ErrorFrame, JoinedFrame, Member, MessageFrame, PresenceReplyFrame } from '../protocol/index.js';
+import type { Cursor, ErrorFrame, JoinedFrame, MessageFrame, PresenceReplyFrame } from '../protocol/index.js';
 import { ROOM_RULE, roomSchema } from '../protocol/index.js';
 import { transientRetryDelay } from './backoff.js';
 import type { Emit } from './emitter.js';
@@ -21,32 +21,37 @@ import {
   isTransientCode,
   type ParleyError,
   RequestTimeoutError,
+  UnknownServerError,
 } from './errors.js';
+import type { MessagePlace } from './frames.js';
 import type { Link } from './link.js';
+import { MemberList } from './member-list.js';
+import type { ResumeReason } from './replay.js';
 import type { Inflight, Refs } from './requests.js';
-import { RoomStream } from './room-stream.js';
+import { RoomFeed } from './room-feed.js';
 import type { JoinResult, ParleyClientEvents, Timers } from './types.js';
-
-/** Why a join carries `since`: a new connection, or a gap on the live one. */
-type ResumeReason = 'reconnect' | 'gap';
 
 /** A joined (or joining) room. */
 interface RoomEntry {
   room: string;
-  stream: RoomStream;
-  members: Member[];
+  feed: RoomFeed;
+  members: MemberList;
   /** True once `joined` arrived on the current connection. */
   joinedOnConnection: boolean;
   /** The ref of the join in flight on the current connection. */
   joinRef: string | undefined;
   /** Why the join in flight carries `since`, if it does. */
   resumeReason: ResumeReason | undefined;
+  /** The `since` of the join in flight, if it carries one. */
+  joinSince: Cursor | undefined;
   /** Callers of `join` still waiting for the first `joined`. */
   waiters: Array<{ resolve: (result: JoinResult) => void; reject: (error: ParleyError) => void }>;
   joinTimer: unknown;
-  /** A resume replay in progress: its target cursor and how many messages it delivered so far. */
-  replay: { target: Record<string, number>; count: number; reason: ResumeReason } | undefined;
-  gapTimer: unknown;
+  /**
+   * A resume was refused on this connection with a code this SDK does not know: the room is not
+   * resumed again on it (that would be a retry), only on the next connection.
+   */
+  stalled: boolean;
   /** Joins answered `internal` or `rate_limited` in a row; each retry waits longer. */
   joinRetries: number;
   /** The pending retry of such a join, or the resend of an unanswered one. */
@@ -65,6 +70,8 @@ export interface RoomsOptions {
   requestTimeoutMs: number;
   gapTimeoutMs: number;
   resendAfterMs: number;
+  /** How long no replayed message must come before a join answered `more` is followed by the next. */
+  replayQuietMs: number;
   emit: Emit<ParleyClientEvents, RoomEvent>;
   /** A room was joined on the current connection: the sends and requests that waited for it may go. */
   onJoined(room: string): void;
@@ -88,18 +95,12 @@ export class Rooms {
 
   /** A room's cursor: the highest seq delivered per origin. */
   public cursor(room: string): Record<string, number> | undefined {
-    return this.#rooms.get(room)?.stream.cursor();
+    return this.#rooms.get(room)?.feed.stream.cursor();
   }
 
-  /** A room's members as last reported. */
-  public members(room: string): Member[] {
-    return [...(this.#rooms.get(room)?.members ?? [])];
-  }
-
-  /** Replaces a joined room's member list (with what a presence request answered). */
-  public setMembers(room: string, members: Member[]): void {
-    const entry = this.#rooms.get(room);
-    if (entry !== undefined) entry.members = [...members];
+  /** A joined room's members (its list and count), if the room is joined. */
+  public members(room: string): MemberList | undefined {
+    return this.#rooms.get(room)?.members;
   }
 
   /** A frame for `room` may go now: the connection is open and the room is joined on it (if joined at all). */
@@ -118,8 +119,8 @@ export class Rooms {
       return Promise.reject(new BadRequestError(ROOM_RULE, { room, action: 'join' }));
     }
     const existing = this.#rooms.get(room);
-    if (existing?.stream.initialized === true && existing.joinedOnConnection) {
-      return Promise.resolve({ room, cursor: existing.stream.cursor(), members: [...existing.members] });
+    if (existing?.feed.stream.initialized === true && existing.joinedOnConnection) {
+      return Promise.resolve(this.#joinResult(existing));
     }
     return new Promise<JoinResult>((resolve, reject) => {
       if (existing !== undefined) {
@@ -127,17 +128,25 @@ export class Rooms {
         this.#armJoinTimer(existing);
         return;
       }
+      const { timers, gapTimeoutMs, replayQuietMs, emit } = this.#options;
       const entry: RoomEntry = {
         room,
-        stream: new RoomStream(),
-        members: [],
+        feed: new RoomFeed({
+          room,
+          timers,
+          gapTimeoutMs,
+          replayQuietMs,
+          emit,
+          resume: (reason) => this.#resume(entry, reason),
+        }),
+        members: new MemberList(),
         joinedOnConnection: false,
         joinRef: undefined,
         resumeReason: undefined,
+        joinSince: undefined,
         waiters: [{ resolve, reject }],
         joinTimer: undefined,
-        replay: undefined,
-        gapTimer: undefined,
+        stalled: false,
         joinRetries: 0,
         joinRetryTimer: undefined,
       };
@@ -163,7 +172,7 @@ export class Rooms {
   /** A new connection is open: join every room again, resuming from its cursor where it has one. */
   public rejoinAll(): void {
     for (const entry of this.#rooms.values()) {
-      this.#sendJoin(entry, entry.stream.initialized ? 'reconnect' : undefined);
+      this.#sendJoin(entry, entry.feed.stream.initialized ? 'reconnect' : undefined);
     }
   }
 
@@ -173,9 +182,9 @@ export class Rooms {
       entry.joinedOnConnection = false;
       entry.joinRef = undefined;
       entry.resumeReason = undefined;
-      entry.replay = undefined;
-      this.#options.timers.clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
+      entry.joinSince = undefined;
+      entry.stalled = false;
+      entry.feed.stop();
     }
   }
 
@@ -191,48 +200,63 @@ export class Rooms {
     entry.joinRetries = 0;
     timers.clearTimeout(entry.joinRetryTimer);
     entry.joinRetryTimer = undefined;
-    entry.members = [...frame.members];
+    entry.members.reset(frame.members, frame.memberCount);
     const region = frame.region;
     if (region !== undefined) this.#options.onRegion(region);
-    const resumed = entry.resumeReason !== undefined && entry.stream.initialized;
-    if (resumed) {
-      entry.replay = { target: { ...frame.cursor }, count: 0, reason: entry.resumeReason ?? 'reconnect' };
-    }
+    const { resumeReason, joinSince } = entry;
+    const resumed = resumeReason !== undefined && entry.feed.stream.initialized;
     entry.resumeReason = undefined;
+    entry.joinSince = undefined;
     emit('joined', {
       room: frame.room,
       cursor: { ...frame.cursor },
       members: [...frame.members],
+      ...(frame.memberCount !== undefined ? { memberCount: frame.memberCount } : {}),
       resumed,
       ...(region !== undefined ? { region } : {}),
     });
-    if (!entry.stream.initialized) {
-      this.#deliver(entry, entry.stream.initialize(frame.cursor));
-    } else {
-      this.#checkCaughtUp(entry);
-    }
+    entry.feed.joined(frame, joinSince, resumeReason);
     timers.clearTimeout(entry.joinTimer);
     entry.joinTimer = undefined;
     const waiters = entry.waiters;
     entry.waiters = [];
-    for (const waiter of waiters) {
-      waiter.resolve({ room: entry.room, cursor: entry.stream.cursor(), members: [...entry.members] });
-    }
+    for (const waiter of waiters) waiter.resolve(this.#joinResult(entry));
     // Now that the room is joined on this connection, what waited for it can go.
     this.#options.onJoined(entry.room);
-    this.#watchGap(entry);
   }
 
-  /** A join the server answered with an error: joined again later if transient, else the room is dropped. */
+  /**
+   * A join the server answered with an error: joined again later if transient; a refused resume
+   * keeps the room (see below); else the room is dropped.
+   */
   public refused(room: string, frame: ErrorFrame): void {
     const entry = this.#rooms.get(room);
-    const error = errorFromFrame(frame, { room });
     if (entry === undefined || frame.ref !== entry.joinRef) return;
+    const error = errorFromFrame(frame, { room });
     // A transient refusal must not lose the room (and, on a resume, its cursor and the sends
     // waiting for it): join again after a backoff. Callers of join() are still bounded by
     // requestTimeoutMs.
     if (isTransientCode(frame.code)) {
       this.#rejoinLater(entry);
+      return;
+    }
+    if (entry.resumeReason !== undefined && frame.code === 'bad_request') {
+      // The server will not take the cursor (PROTOCOL.md, "Limits", "Cursors"). That must not cost
+      // the room: join it afresh, so live traffic flows again, and say what was given up.
+      const why = `the server refused to resume ${room} from its cursor (${frame.message}); joined it again without since, so what was missed meanwhile is not replayed`;
+      this.#options.emit('error', errorFromFrame({ ...frame, message: why }, { room }));
+      this.#sendJoin(entry, undefined);
+      return;
+    }
+    if (error instanceof UnknownServerError && entry.feed.stream.initialized) {
+      // Not retried (PROTOCOL.md, "Unknown codes"), but no reason to forget a room that was
+      // joined, with its cursor and the sends waiting for it: it waits for the next connection.
+      this.#options.emit('error', error);
+      this.#rejectWaiters(entry, error);
+      this.#options.timers.clearTimeout(entry.joinRetryTimer);
+      entry.joinRef = undefined;
+      entry.stalled = true;
+      entry.feed.stop();
       return;
     }
     if (entry.waiters.length === 0) this.#options.emit('error', error);
@@ -241,37 +265,21 @@ export class Rooms {
 
   /** A live or replayed message. */
   public onMessage(frame: MessageFrame): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    this.#deliver(entry, entry.stream.accept(frame));
-    this.#checkCaughtUp(entry);
-    this.#watchGap(entry);
+    this.#rooms.get(frame.room)?.feed.take(frame, (stream) => stream.accept(frame));
+  }
+
+  /**
+   * A message the client could not read, at a place in its room's sequence it could: the cursor
+   * moves past it, undelivered, so that no resume asks for it again.
+   */
+  public onSkipped(place: MessagePlace): void {
+    this.#rooms.get(place.room)?.feed.take(place, (stream) => stream.skip(place.origin, place.seq));
   }
 
   /** A presence frame that answers no request: a member joined or left, or a fresh member list. */
   public onPresence(frame: PresenceReplyFrame): void {
-    const entry = this.#rooms.get(frame.room);
-    if (entry === undefined) return;
-    if (frame.event === undefined || frame.user === undefined) {
-      if (frame.members !== undefined) entry.members = [...frame.members];
-      return;
-    }
-    const region = frame.region ?? '';
-    const same = (m: Member): boolean => m.user === frame.user && m.region === region;
-    if (frame.event === 'join') {
-      // A member that resumes a room on the same connection is announced again: list it once.
-      if (!entry.members.some(same)) entry.members.push({ user: frame.user, region });
-    } else {
-      const index = entry.members.findIndex(same);
-      if (index >= 0) entry.members.splice(index, 1);
-    }
-    this.#options.emit('presence', {
-      room: frame.room,
-      event: frame.event,
-      user: frame.user,
-      region,
-      members: [...entry.members],
-    });
+    const event = this.#rooms.get(frame.room)?.members.onPresence(frame);
+    if (event !== undefined) this.#options.emit('presence', event);
   }
 
   /** Bounds a join that callers wait for, across reconnects, like every other request. */
@@ -282,7 +290,7 @@ export class Rooms {
       if (entry.waiters.length === 0) return;
       const { room } = entry;
       const error = new RequestTimeoutError(`join of ${room} was not answered`, { room, action: 'join' });
-      if (!entry.stream.initialized) {
+      if (!entry.feed.stream.initialized) {
         this.#drop(entry, error);
         return;
       }
@@ -295,14 +303,11 @@ export class Rooms {
     const { link, refs, timers, resendAfterMs } = this.#options;
     if (entry.joinRef !== undefined) refs.forget(entry.joinRef);
     const ref = refs.issue({ kind: 'join', room: entry.room });
+    const since = resume === undefined ? undefined : entry.feed.stream.cursor();
     entry.joinRef = ref;
     entry.resumeReason = resume;
-    link.transmit({
-      action: 'join',
-      room: entry.room,
-      ref,
-      ...(resume === undefined ? {} : { since: entry.stream.cursor() }),
-    });
+    entry.joinSince = since;
+    link.transmit({ action: 'join', room: entry.room, ref, ...(since === undefined ? {} : { since }) });
     // Like a send, a join can go unanswered on a live connection: without its `joined` the room's
     // sends would wait for the next reconnect, so it is sent again.
     const generation = link.generation;
@@ -327,7 +332,8 @@ export class Rooms {
       entry.joinRetryTimer = undefined;
       // A new connection rejoins every room itself.
       if (!this.#isCurrent(entry, generation) || !link.isOpen()) return;
-      this.#sendJoin(entry, entry.stream.initialized ? (resume ?? 'reconnect') : undefined);
+      // The same kind of join again: a first, a fresh (after a refused resume) or a resume.
+      this.#sendJoin(entry, resume);
     }, delay);
   }
 
@@ -336,39 +342,22 @@ export class Rooms {
     return this.#rooms.get(entry.room) === entry && this.#options.link.generation === generation;
   }
 
-  #deliver(entry: RoomEntry, messages: MessageFrame[]): void {
-    for (const message of messages) {
-      const replay = entry.replay;
-      if (replay !== undefined && message.seq <= (replay.target[message.origin] ?? 0)) replay.count += 1;
-      this.#options.emit('message', message);
-    }
+  /** Joins a room again with `since` on the live connection, if nothing stands in the way. */
+  #resume(entry: RoomEntry, reason: ResumeReason): void {
+    if (this.#rooms.get(entry.room) !== entry || entry.stalled || !this.#options.link.isOpen()) return;
+    // Not joined yet on this connection: its join is on the way. A join in flight (a resend, the
+    // resume of a gap) resumes the room already.
+    if (entry.joinedOnConnection && entry.joinRef === undefined) this.#sendJoin(entry, reason);
   }
 
-  #checkCaughtUp(entry: RoomEntry): void {
-    const replay = entry.replay;
-    if (replay === undefined || !entry.stream.reached(replay.target)) return;
-    entry.replay = undefined;
-    this.#options.emit('caughtUp', { room: entry.room, count: replay.count, reason: replay.reason });
-  }
-
-  /**
-   * A message waiting behind a gap on a live connection (a delivery that failed, or arrived late)
-   * waits `gapTimeoutMs`; then the room is resumed on the same connection, which replays the gap.
-   */
-  #watchGap(entry: RoomEntry): void {
-    const { link, timers } = this.#options;
-    if (!entry.stream.initialized || entry.stream.buffered === 0) {
-      timers.clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
-      return;
-    }
-    if (entry.gapTimer !== undefined) return;
-    entry.gapTimer = timers.setTimeout(() => {
-      entry.gapTimer = undefined;
-      if (this.#rooms.get(entry.room) !== entry || entry.stream.buffered === 0) return;
-      if (entry.joinedOnConnection && entry.joinRef === undefined && link.isOpen())
-        this.#sendJoin(entry, 'gap');
-    }, this.#options.gapTimeoutMs);
+  #joinResult({ room, feed, members }: RoomEntry): JoinResult {
+    const memberCount = members.reportedCount;
+    return {
+      room,
+      cursor: feed.stream.cursor(),
+      members: members.list(),
+      ...(memberCount !== undefined ? { memberCount } : {}),
+    };
   }
 
   /** Forgets a room: rejects its join waiters and stops its timers. */
@@ -377,8 +366,8 @@ export class Rooms {
     if (this.#rooms.get(entry.room) === entry) this.#rooms.delete(entry.room);
     if (entry.joinRef !== undefined) refs.forget(entry.joinRef);
     timers.clearTimeout(entry.joinTimer);
-    timers.clearTimeout(entry.gapTimer);
     timers.clearTimeout(entry.joinRetryTimer);
+    entry.feed.stop();
     this.#rejectWaiters(entry, error);
   }
 

@@ -17,8 +17,15 @@
  */
 import type { ClientFrame, PongFrame, ServerFrame } from '../protocol/index.js';
 import { type Endpoints, endpointUrl } from './endpoints.js';
-import { ConnectionClosedError, type ParleyError, UnauthorizedError } from './errors.js';
-import { decodeServerFrame } from './frames.js';
+import {
+  ConnectionClosedError,
+  type ParleyError,
+  ProtocolViolationError,
+  reasonOf,
+  UnauthorizedError,
+} from './errors.js';
+import { decodeServerFrame, type Unreadable } from './frames.js';
+import { Heartbeat } from './heartbeat.js';
 import type { Link } from './link.js';
 import { Probe } from './probe.js';
 import type { RefTable } from './requests.js';
@@ -36,10 +43,12 @@ import type {
 export interface TransportEvents {
   /** A state change, or a move to another endpoint (`failed-over`). */
   state(event: StateEvent): void;
-  /** A failed connection attempt, or a frame that breaks the protocol. */
+  /** A failed connection attempt, or a frame the client failed to handle. */
   error(error: ParleyError): void;
   /** A valid server frame other than the heartbeat's `pong`. */
   frame(frame: Exclude<ServerFrame, PongFrame>): void;
+  /** A frame the client cannot read (not JSON, too deep, against the schema): the connection goes on. */
+  unreadable(frame: Unreadable): void;
   /** A socket is open (or adopted) as the current connection: what needs it may go now. */
   opened(): void;
   /** The current socket is gone: nothing is in flight on a connection any more. */
@@ -84,14 +93,14 @@ export class Transport implements Link {
   #closed = false;
   #reconnectTimer: unknown;
   #connectTimer: unknown;
-  #pingTimer: unknown;
-  #pongTimer: unknown;
   #maxAgeTimer: unknown;
   readonly #probe: Probe;
+  readonly #heartbeat: Heartbeat;
 
   public constructor(options: TransportOptions) {
     this.#options = options;
     this.#endpoints = options.endpoints;
+    this.#heartbeat = new Heartbeat({ ...options, transmit: (frame) => this.transmit(frame) });
     this.#probe = new Probe({
       timers: options.timers,
       WebSocket: options.WebSocket,
@@ -236,7 +245,16 @@ export class Transport implements Link {
       if (this.#socket === socket) this.#onOpen(socket);
     };
     socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#onData(event.data);
+      if (this.#socket !== socket) return;
+      // Whatever a frame makes any part of the client do, an exception must not leave this handler:
+      // in Node it would end the process, and the same frame comes back with every resume.
+      try {
+        this.#onData(event.data);
+      } catch (error) {
+        this.#options.events.error(
+          new ProtocolViolationError(`a frame could not be handled: ${reasonOf(error)}`),
+        );
+      }
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
@@ -258,7 +276,7 @@ export class Transport implements Link {
     const decoded = decodeServerFrame(data);
     if (decoded === undefined) return;
     if ('error' in decoded) {
-      this.#options.events.error(decoded.error);
+      this.#options.events.unreadable(decoded);
       return;
     }
     const { frame } = decoded;
@@ -266,7 +284,7 @@ export class Transport implements Link {
     if (frame.type !== 'message' && frame.type !== 'presence') this.#markHealthy();
     if (frame.type === 'pong') {
       this.#options.refs.take(frame.ref);
-      this.#onPong();
+      this.#heartbeat.pong();
       return;
     }
     this.#options.events.frame(frame);
@@ -288,7 +306,11 @@ export class Transport implements Link {
       endpointIndex: this.#endpoints.index,
       ...(endpoint.region !== undefined ? { region: endpoint.region } : {}),
     });
-    this.#ping();
+    this.#heartbeat.start((reason) => {
+      if (this.#socket !== socket) return;
+      abandon(socket, 4000, 'heartbeat timeout');
+      this.#lost(reason, { failure: !this.#healthy });
+    });
     this.#maxAgeTimer = timers.setTimeout(() => {
       if (this.#socket !== socket) return;
       // API Gateway ends every connection at 2 hours: leave first, on our terms, and resume.
@@ -302,9 +324,9 @@ export class Transport implements Link {
   /** Clears everything tied to the current socket (not the rooms, sends and requests). */
   #teardown(): void {
     const { timers, events } = this.#options;
-    for (const timer of [this.#connectTimer, this.#pingTimer, this.#pongTimer, this.#maxAgeTimer]) {
-      timers.clearTimeout(timer);
-    }
+    timers.clearTimeout(this.#connectTimer);
+    timers.clearTimeout(this.#maxAgeTimer);
+    this.#heartbeat.stop();
     this.#probe.cancel();
     if (this.#socket !== undefined) detach(this.#socket);
     this.#socket = undefined;
@@ -350,25 +372,6 @@ export class Transport implements Link {
     // Timers clamp a zero delay to at least 1 ms; an immediate reconnect need not wait at all.
     if (delayMs === 0) queueMicrotask(reconnect);
     else this.#reconnectTimer = this.#options.timers.setTimeout(reconnect, delayMs);
-  }
-
-  #ping(): void {
-    const { timers, pongTimeoutMs, refs } = this.#options;
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    this.transmit({ action: 'ping', ref: refs.issue({ kind: 'ping' }) });
-    this.#pongTimer = timers.setTimeout(() => {
-      if (this.#socket !== socket) return;
-      abandon(socket, 4000, 'heartbeat timeout');
-      this.#lost(`no pong within ${pongTimeoutMs} ms`, { failure: !this.#healthy });
-    }, pongTimeoutMs);
-  }
-
-  #onPong(): void {
-    const { timers, pingIntervalMs } = this.#options;
-    timers.clearTimeout(this.#pongTimer);
-    timers.clearTimeout(this.#pingTimer);
-    this.#pingTimer = timers.setTimeout(() => this.#ping(), pingIntervalMs);
   }
 
   /** Switches to an already open socket on the preferred endpoint, then closes the old one. */

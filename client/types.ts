@@ -104,6 +104,14 @@ export interface ParleyClientOptions {
    */
   gapTimeoutMs?: number;
   /**
+   * When a resume's `joined` says `more` (the server replays at most `maxReplay` messages per
+   * join), the client joins again once no replayed message has come for this long: the end of
+   * one join's replay has no marker of its own. Live messages do not extend the wait. Too short
+   * costs only duplicates (dropped); too long only delays the catch-up.
+   * @default 1000
+   */
+  replayQuietMs?: number;
+  /**
    * Retry a send the server answered `rate_limited` or `internal` (same id, so it is stored at
    * most once; after a backoff with full jitter) until it is acknowledged or `sendTimeoutMs`
    * passes, instead of rejecting it at once.
@@ -190,6 +198,8 @@ export interface JoinedEvent {
   /** The room's cursor at join time, as the server reported it. */
   cursor: Cursor;
   members: Member[];
+  /** The room's members, of which `members` lists at most 100, when the server says (v1.1). */
+  memberCount?: number;
   /** True when this was a resume (`join` with `since`), false for a first join. */
   resumed: boolean;
   /** The region that accepted the connection, when the server says so. */
@@ -220,7 +230,27 @@ export interface JoinResult {
   room: string;
   /** The client's cursor for the room (where its live traffic starts). */
   cursor: Cursor;
+  /** The room's members as listed (at most 100 from a v1.1 server), ordered by user. */
   members: Member[];
+  /** The room's members, listed or not, when the server says (v1.1). */
+  memberCount?: number;
+}
+
+/** Options of `presencePage`. */
+export interface PresencePageOptions {
+  /** The `next` of the page before; absent for the first page. */
+  after?: string;
+}
+
+/** One page of a room's members. */
+export interface PresencePage {
+  room: string;
+  /** At most 100 members (from a v1.1 server), ordered by user. */
+  members: Member[];
+  /** The room's members in all pages; from a server that does not say (v1), the number listed. */
+  memberCount: number;
+  /** Opaque: pass it as `after` for the next page; absent on the last page. */
+  next?: string;
 }
 
 /** What `send` resolves with: the server's acknowledgement. */

@@ -210,7 +210,8 @@ export class Chat {
   #renderMembers(): void {
     const client = this.#client;
     const room = this.#current;
-    renderMembers(this.#ui, client === undefined || room === undefined ? undefined : client.members(room));
+    if (client === undefined || room === undefined) renderMembers(this.#ui, undefined);
+    else renderMembers(this.#ui, client.members(room), client.memberCount(room));
   }
 
   #renderMessages(keepBottom: boolean): void {

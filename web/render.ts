@@ -10,7 +10,7 @@
  */
 import type { Member, MessageFrame, ParleyClient } from '../client/index.js';
 import { ParleyError } from '../client/index.js';
-import { groupMembers } from '../client/members.js';
+import { groupMembers, moreMembers, unlistedCount } from '../client/members.js';
 import type { RegionsView } from './local-api.js';
 import { type RoomView, sortedMessages } from './room-views.js';
 
@@ -138,8 +138,15 @@ export const renderRooms = (
   ui.rooms.replaceChildren(...items);
 };
 
-/** The current room's members, one line per user with the regions it is connected from. */
-export const renderMembers = (ui: PageElements, members: Member[] | undefined): void => {
+/**
+ * The current room's members, one line per user with the regions it is connected from, and a last
+ * line with how many more the room has when the list was cut (`memberCount` beyond those listed).
+ */
+export const renderMembers = (
+  ui: PageElements,
+  members: Member[] | undefined,
+  memberCount?: number,
+): void => {
   if (members === undefined) {
     ui.members.replaceChildren();
     return;
@@ -149,6 +156,10 @@ export const renderMembers = (ui: PageElements, members: Member[] | undefined): 
     item.dataset.user = user;
     return item;
   });
+  const unlisted = unlistedCount(members.length, memberCount);
+  if (unlisted > 0) {
+    items.push(el('li', `${items.length > 0 ? 'and ' : ''}${moreMembers(unlisted)}`, 'more'));
+  }
   ui.members.replaceChildren(...items);
 };
 

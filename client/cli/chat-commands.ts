@@ -10,7 +10,7 @@ import {
   type MessageFrame,
   ROOM_RULE,
 } from '../../protocol/index.js';
-import { groupMembers } from '../members.js';
+import { groupMembers, moreMembers, unlistedCount } from '../members.js';
 import type { CaughtUpEvent, PresenceEvent, StateEvent } from '../types.js';
 
 /** The local stack's endpoints (PROTOCOL.md, "Local stack"): the global one first. */
@@ -195,13 +195,18 @@ export const formatMessage = (message: MessageFrame, options: FormatOptions = {}
 export const formatPresence = (event: PresenceEvent): string =>
   `* ${sanitize(event.user)} ${event.event === 'join' ? 'joined' : 'left'} #${event.room} (${sanitize(event.region)})`;
 
-/** The member list of a room, one entry per connection, grouped by user. */
-export const formatMembers = (room: string, members: Member[]): string => {
-  if (members.length === 0) return `* nobody in #${room}`;
+/**
+ * The member list of a room, grouped by user, and how many more the room has when the list was cut
+ * (`memberCount` beyond the members listed): `* in #lobby: alice (us-east-1), bob (eu-west-1) and 1,498 more`.
+ */
+export const formatMembers = (room: string, members: Member[], memberCount?: number): string => {
+  const unlisted = unlistedCount(members.length, memberCount);
+  if (members.length === 0)
+    return unlisted === 0 ? `* nobody in #${room}` : `* in #${room}: ${moreMembers(unlisted)}`;
   const list = groupMembers(members).map(
     ({ user, regions }) => `${sanitize(user)} (${regions.map(sanitize).join(', ')})`,
   );
-  return `* in #${room}: ${list.join(', ')}`;
+  return `* in #${room}: ${list.join(', ')}${unlisted === 0 ? '' : ` and ${moreMembers(unlisted)}`}`;
 };
 
 /** One line for a connection state change. */

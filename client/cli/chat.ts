@@ -67,7 +67,7 @@ const run = async (options: ChatOptions): Promise<void> => {
       const joined = await client.join(room);
       current = room;
       print(`* joined #${room}`);
-      print(formatMembers(room, joined.members));
+      print(formatMembers(room, joined.members, joined.memberCount));
     } catch (error) {
       print(`! could not join #${room}: ${describe(error)}`);
     }
@@ -134,7 +134,8 @@ const run = async (options: ChatOptions): Promise<void> => {
       }
       case 'who':
         try {
-          print(formatMembers(current, await client.presence(current)));
+          const page = await client.presencePage(current);
+          print(formatMembers(current, page.members, page.memberCount));
         } catch (error) {
           print(`! ${describe(error)}`);
         }

@@ -147,6 +147,20 @@ describe('Chat: output', () => {
     expect(formatMembers('empty', [])).toBe('* nobody in #empty');
   });
 
+  it('says how many more members a cut list leaves out, as /who and a join print it', () => {
+    const listed = [
+      { user: 'alice', region: 'us-east-1' },
+      { user: 'bob', region: 'eu-west-1' },
+    ];
+    expect(formatMembers('lobby', listed, 1_500)).toBe(
+      '* in #lobby: alice (us-east-1), bob (eu-west-1) and 1,498 more',
+    );
+    // Whole lists, or no count (a v1 server): nothing more to say.
+    expect(formatMembers('lobby', listed, 2)).toBe('* in #lobby: alice (us-east-1), bob (eu-west-1)');
+    expect(formatMembers('lobby', listed)).toBe('* in #lobby: alice (us-east-1), bob (eu-west-1)');
+    expect(formatMembers('lobby', [], 3)).toBe('* in #lobby: 3 more');
+  });
+
   it('prints every kind of state change', () => {
     expect(formatState({ state: 'connecting', endpoint: 'ws://a/', endpointIndex: 0, attempt: 0 })).toBe(
       '* connecting to ws://a/',

@@ -67,6 +67,11 @@ export class FakeWebSocket implements WebSocketLike {
     this.onmessage?.({ data: text });
   }
 
+  /** The socket delivers `data` as it is (not text, say, or an object whose toString throws). */
+  public replyData(data: unknown): void {
+    this.onmessage?.({ data });
+  }
+
   /** The connection drops (after it was open). */
   public drop(code = 1006, reason = ''): void {
     this.readyState = 3;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket as ServerSocket, WebSocketServer } from 'ws';
 import { ParleyClient } from '../../../client/client.js';
+import type { ParleyError } from '../../../client/errors.js';
 import type { MessageFrame, StateEvent } from '../../../client/types.js';
 
 /** A minimal in-memory Parley server: one origin, idempotent sends, resume by `since`. */
@@ -41,6 +42,33 @@ class ScriptedServer {
     return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}/`;
   }
 
+  /** How stored messages go on the wire, when not as JSON.stringify would write them. */
+  readonly #wire = new Map<MessageFrame, string>();
+
+  /**
+   * Stores a message whose body is nested `depth` deep, and sends it to the room: as text, since
+   * JSON.stringify would recurse, the way a v1 server let such a body through.
+   */
+  public storeDeep(room: string, depth: number): void {
+    const stored: MessageFrame = {
+      type: 'message',
+      room,
+      id: 'deep',
+      origin: 'local',
+      seq: this.#messages.filter((m) => m.room === room).length + 1,
+      from: 'eve',
+      body: null,
+      ts: Date.now(),
+    };
+    this.#messages.push(stored);
+    this.#wire.set(
+      stored,
+      JSON.stringify(stored).replace('"body":null', `"body":${'['.repeat(depth)}${']'.repeat(depth)}`),
+    );
+    for (const [member, rooms] of this.#members)
+      if (rooms.has(room)) member.send(this.#wire.get(stored) ?? '');
+  }
+
   /** Drops every connection, as a region that fails does. */
   public dropAll(): void {
     for (const socket of this.#server.clients) socket.terminate();
@@ -73,7 +101,9 @@ class ScriptedServer {
         });
         const since = (frame.since as Record<string, number> | undefined)?.local;
         if (frame.since !== undefined) {
-          for (const m of this.#messages) if (m.room === room && m.seq > (since ?? 0)) out(m);
+          for (const m of this.#messages) {
+            if (m.room === room && m.seq > (since ?? 0)) socket.send(this.#wire.get(m) ?? JSON.stringify(m));
+          }
         }
         return;
       }
@@ -220,5 +250,34 @@ describe('Client over real sockets', () => {
     expect(server.frames.filter((f) => f.action === 'send' && f.id === 'b')).toHaveLength(2);
     expect(ack).toMatchObject({ id: 'b', seq: 2 });
     expect(messages.map((m) => m.id)).toEqual(['a', 'b']);
+  });
+
+  it('survives a message nested 2,000 deep: an error event, the same connection, the next message', async () => {
+    // Prepare
+    const server = await serve();
+    const client = connect([server.url]);
+    const states: StateEvent[] = [];
+    client.on('state', (s) => states.push(s));
+    await client.whenOpen();
+    await client.join('lobby');
+    const reported = waitFor<ParleyError>(
+      (l) => client.on('error', l),
+      () => true,
+    );
+    const received = waitFor<MessageFrame>(
+      (l) => client.on('message', l),
+      () => true,
+    );
+
+    // Act
+    server.storeDeep('lobby', 2_000);
+    const next = await client.send('lobby', 'after', { id: 'after' });
+
+    // Assess
+    expect((await reported).message).toContain('skipped message local:1 of lobby');
+    expect(await received).toMatchObject({ id: 'after', seq: 2 });
+    expect(next).toMatchObject({ id: 'after', seq: 2 });
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'open']);
+    expect(client.cursor('lobby')).toEqual({ local: 2 });
   });
 });

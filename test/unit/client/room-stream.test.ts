@@ -60,6 +60,61 @@ describe('RoomStream', () => {
     expect(stream.reached({ o: 4 })).toBe(true);
   });
 
+  it('moves the cursor past a skipped message in its turn, delivering what waited behind it', () => {
+    // Prepare
+    const stream = new RoomStream();
+    stream.initialize({ o: 1 });
+
+    // Act: 4 arrives, then 3 cannot be read, then 2 fills the gap
+    const ahead = stream.accept(message('r', 'o', 4));
+    const skippedAhead = stream.skip('o', 3);
+    const filled = stream.accept(message('r', 'o', 2));
+    const skippedNext = stream.skip('o', 5);
+    const after = stream.accept(message('r', 'o', 6));
+
+    // Assess
+    expect(ahead).toEqual([]);
+    expect(skippedAhead).toEqual([]);
+    expect(filled.map((m) => m.seq)).toEqual([2, 4]);
+    expect(skippedNext).toEqual([]);
+    expect(after.map((m) => m.seq)).toEqual([6]);
+    expect(stream.cursor()).toEqual({ o: 6 });
+    expect(stream.buffered).toBe(0);
+  });
+
+  it('holds a skip that comes before the first joined, like a message, until it says where to start', () => {
+    // Prepare
+    const stream = new RoomStream();
+
+    // Act
+    stream.skip('o', 3);
+    stream.accept(message('r', 'o', 4));
+    const started = stream.initialize({ o: 2 });
+
+    // Assess
+    expect(started.map((m) => m.seq)).toEqual([4]);
+    expect(stream.cursor()).toEqual({ o: 4 });
+  });
+
+  it('restarts at a fresh cursor: never moving back, forgetting origins it does not name, delivering what is now in order', () => {
+    // Prepare
+    const stream = new RoomStream();
+    stream.initialize({ a: 5, b: 3, bad: 9 });
+    stream.accept(message('r', 'a', 8));
+    stream.accept(message('r', 'a', 11));
+    stream.accept(message('r', 'b', 5));
+
+    // Act: the fresh join stands at a:10 (8 is history now) and b:2 (behind what was delivered)
+    const ready = stream.restart({ a: 10, b: 2 });
+    const next = stream.accept(message('r', 'b', 4));
+
+    // Assess
+    expect(ready.map((m) => `${m.origin}:${m.seq}`)).toEqual(['a:11']);
+    expect(next.map((m) => `${m.origin}:${m.seq}`)).toEqual(['b:4', 'b:5']);
+    expect(stream.cursor()).toEqual({ a: 11, b: 5 });
+    expect(stream.buffered).toBe(0);
+  });
+
   it('forgets the oldest ids beyond its capacity', () => {
     // Prepare
     const stream = new RoomStream(2);

@@ -244,4 +244,41 @@ describe('Web page', () => {
     expect([...$('rooms').children].map((li) => (li as HTMLElement).dataset.room)).toEqual(['lobby']);
     expect($('room-title').textContent).toBe('#lobby');
   });
+
+  it('shows how many more members a cut list leaves out, and keeps the count current', async () => {
+    // Prepare
+    const socket = FakeWebSocket.last();
+
+    // Act: a crowded room lists two of 1,500 members
+    ($('room-input') as HTMLInputElement).value = 'crowd';
+    submit('join-form');
+    const join = socket.take('join');
+    socket.reply({
+      type: 'joined',
+      ref: join.ref,
+      room: 'crowd',
+      cursor: {},
+      members: [
+        { user: 'alice', region: 'us-east-1' },
+        { user: 'bob', region: 'eu-west-1' },
+      ],
+      memberCount: 1_500,
+    });
+    await flush();
+    socket.reply({ type: 'history', ref: socket.take('history').ref, room: 'crowd', messages: [] });
+    await flush();
+    const whenJoined = [...$('members').children].map((li) => li.textContent);
+    socket.reply({ type: 'presence', room: 'crowd', event: 'join', user: 'carol', region: 'us-east-1' });
+    await flush();
+
+    // Assess
+    expect(whenJoined).toEqual(['alice (us-east-1)', 'bob (eu-west-1)', 'and 1,498 more']);
+    expect([...$('members').children].map((li) => li.textContent)).toEqual([
+      'alice (us-east-1)',
+      'bob (eu-west-1)',
+      'carol (us-east-1)',
+      'and 1,498 more',
+    ]);
+    expect($('members').lastElementChild?.className).toBe('more');
+  });
 });
