@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRoomsClaim, roomAllowed } from '../../../lambdas/shared/limits.js';
+import { matchesPattern, parseRoomsClaim, roomAllowed } from '../../../lambdas/shared/limits.js';
 import { callerOf } from '../../../lambdas/shared/websocket.js';
 import { routeEvent } from '../../helpers/events.js';
 
@@ -42,5 +43,33 @@ describe('Shared: room access rules', () => {
     expect(callerOf(withRooms('["a-*"]')).rooms).toEqual(['a-*']);
     expect(callerOf(withRooms('{nope')).rooms).toEqual([]);
     expect(callerOf(withRooms('[1]')).rooms).toEqual([]);
+  });
+});
+
+describe('Room patterns: linear matching', () => {
+  /** The rule as a regular expression, for comparison on inputs small enough not to backtrack long. */
+  const reference = (pattern: string, room: string): boolean =>
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.\\^$+?()[\]{}|-]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(room);
+
+  it('agrees with the regular-expression reading of the rule', () => {
+    const text = fc.stringMatching(/^[ab*]{0,8}$/);
+    fc.assert(
+      fc.property(text, fc.stringMatching(/^[ab]{0,10}$/), (pattern, room) => {
+        expect(matchesPattern(pattern, room)).toBe(reference(pattern, room));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('answers the pattern that made the regular expression backtrack for 88 s', () => {
+    const pattern = '*a'.repeat(12);
+    expect(matchesPattern(pattern, `${'a'.repeat(120)}b`)).toBe(false);
+    expect(matchesPattern(pattern, 'a'.repeat(128))).toBe(true);
+    expect(roomAllowed([pattern, 'lobby'], 'lobby')).toBe(true);
   });
 });
