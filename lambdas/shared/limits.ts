@@ -45,7 +45,8 @@ export const matchesPattern = (pattern: string, room: string): boolean => {
   const first = parts[0] as string;
   if (parts.length === 1) return room === first;
   const last = parts[parts.length - 1] as string;
-  if (room.length < first.length + last.length || !room.startsWith(first) || !room.endsWith(last)) return false;
+  if (room.length < first.length + last.length || !room.startsWith(first) || !room.endsWith(last))
+    return false;
   let at = first.length;
   const end = room.length - last.length;
   for (const part of parts.slice(1, -1)) {
