@@ -69,6 +69,18 @@ export class RateLimitedError extends ParleyError {
   }
 }
 
+/**
+ * The message id is already used in the room by another sender (`conflict`): idempotency keys are
+ * per sender, so a second sender's message under the same `(room, id)` is refused, not acked with
+ * the first sender's message.
+ */
+export class ConflictError extends ParleyError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super('conflict', message, options);
+    this.name = 'ConflictError';
+  }
+}
+
 /** A required setting is missing or invalid: a deployment error, reported as `internal`. */
 export class ConfigurationError extends ParleyError {
   public constructor(message: string, options?: ErrorOptions) {

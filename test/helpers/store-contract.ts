@@ -283,6 +283,34 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
       expect(await store.roomCursor('s')).toEqual({ global: 10 });
     });
 
+    it.each([
+      ['eventual', 'us-east-1'],
+      ['strong', 'global'],
+    ] as const)(
+      '%s mode: an id another sender stored is a conflict, and nothing is stored',
+      async (mode, origin) => {
+        // Prepare
+        const store = await fresh();
+        const options = mode === 'strong' ? strong : eventual;
+        const first = await store.storeMessage(message('ids', 'm1'), options);
+
+        // Act
+        const taken = store.storeMessage({ ...message('ids', 'm1'), from: 'mallory', body: 'evil' }, options);
+
+        // Assess
+        await expect(taken).rejects.toMatchObject({ code: 'conflict' });
+        expect(await store.roomCursor('ids')).toEqual({ [origin]: 1 });
+        const stored = await collectAll(store.messagesAfter('ids', origin, 0));
+        expect(stored.map((item) => [item.id, item.from, item.body])).toEqual([
+          ['m1', 'alice', '{"text":"m1"}'],
+        ]);
+        expect(await store.storeMessage(message('ids', 'm1'), options)).toEqual({
+          duplicate: true,
+          ack: first.ack,
+        });
+      },
+    );
+
     it("answers a room's cursor and the messages of an origin after a seq, in seq order", async () => {
       // Prepare
       const store = await fresh();

@@ -15,6 +15,7 @@
  * ```
  */
 import type { Cursor } from '../../../protocol/index.js';
+import { ConflictError } from '../errors.js';
 import { admitUserConnection } from './admission.js';
 import { GLOBAL_ORIGIN, keys, type MemberItem, type MessageItem, pad, TS_WIDTH } from './keys.js';
 import { sendSchedule } from './limits.js';
@@ -27,7 +28,8 @@ interface StoredConnection extends Connection {
 }
 
 /** A claim of `(room, id)`: the ack of the message stored under it. */
-type Claim = Ack;
+/** A claim of `(room, id)`: the ack of its send and who sent it. */
+type Claim = Ack & { from: string };
 
 /** The entries of `map` by key, in the byte order DynamoDB sorts string keys in. */
 const sorted = <V>(map: ReadonlyMap<string, V>): V[] =>
@@ -151,14 +153,18 @@ export const createMemoryStore = (): Store => {
     storeMessage: async (message, options) => {
       const roomClaims = entry(claims, message.room, () => new Map<string, Claim>());
       const claim = roomClaims.get(message.id);
-      if (claim !== undefined) return { duplicate: true, ack: { ...claim } };
+      if (claim !== undefined && claim.from !== message.from) {
+        throw new ConflictError(`id ${message.id} is already used in room ${message.room} by another sender`);
+      }
+      if (claim !== undefined)
+        return { duplicate: true, ack: { origin: claim.origin, seq: claim.seq, ts: claim.ts } };
       const origin = options.consistency === 'strong' ? GLOBAL_ORIGIN : message.region;
       const seq = highestSeq(message.room, origin) + 1;
       const ts = (options.now ?? Date.now)();
       const stored = storedMessage(message, origin, seq, ts);
       const byOrigin = entry(messages, message.room, () => new Map<string, Map<number, MessageItem>>());
       entry(byOrigin, origin, () => new Map()).set(seq, stored);
-      roomClaims.set(message.id, { origin, seq, ts });
+      roomClaims.set(message.id, { origin, seq, ts, from: message.from });
       return { duplicate: false, ack: { origin, seq, ts }, message: { ...stored } };
     },
 

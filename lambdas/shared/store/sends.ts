@@ -18,7 +18,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ContentionError } from '../errors.js';
+import { ConflictError, ContentionError } from '../errors.js';
 import { exponential, fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { type Db, isConditionFailure } from './db.js';
 import { GLOBAL_ORIGIN, keys, type MessageItem, partitions, retainedUntil } from './keys.js';
@@ -67,6 +67,19 @@ const messageItem = (message: MessageItem, ttl: number) => ({
   gsk: keys.timeSortKey(message.ts, message.origin, message.seq),
   ttl,
 });
+
+/**
+ * Refuses a send whose `(room, id)` another sender claimed: ids are idempotency keys per sender
+ * (`docs/protocol.md`, "Limits"), so the retry of one sender is a duplicate, and the same id from
+ * another is a `conflict`, with nothing stored.
+ *
+ * @throws ConflictError when the claim is another sender's.
+ */
+const refuseTaken = (claim: Awaited<ReturnType<typeof getClaim>>, message: NewMessage): void => {
+  if (claim?.from !== undefined && claim.from !== message.from) {
+    throw new ConflictError(`id ${message.id} is already used in room ${message.room} by another sender`);
+  }
+};
 
 /** The ack a claim records, once its send has one. */
 const ackOf = (claim: Awaited<ReturnType<typeof getClaim>>): Ack | undefined =>
@@ -140,7 +153,9 @@ export const storeMessageEventual: SendAlgorithm = async (db, message, options) 
       const codes = cancellationCodes(error);
       if (codes === undefined) throw error;
       if (codes[0] === 'ConditionalCheckFailed') {
-        const first = ackOf(await getClaim(db, message.room, message.id));
+        const claim = await getClaim(db, message.room, message.id);
+        refuseTaken(claim, message);
+        const first = ackOf(claim);
         if (first !== undefined) return { duplicate: true, ack: first };
       }
       // Another send took this seq, or the transaction collided with one: read again and retry.
@@ -262,6 +277,7 @@ const resolveExistingClaim = async (
 ): Promise<SendOutcome | undefined> => {
   const attempt = async (): Promise<SendOutcome | undefined> => {
     const claim = await getClaim(db, message.room, message.id);
+    refuseTaken(claim, message);
     const first = ackOf(claim);
     if (first !== undefined) return { duplicate: true, ack: first };
     const age = clock.now() - Number(claim?.claimedAt ?? 0);
@@ -301,7 +317,9 @@ const findOwnSlot = async (db: Db, message: NewMessage): Promise<MessageItem | u
       ConsistentRead: true,
     }),
   );
-  return (result.Items as MessageItem[] | undefined)?.find((item) => item.id === message.id);
+  return (result.Items as MessageItem[] | undefined)?.find(
+    (item) => item.id === message.id && item.from === message.from,
+  );
 };
 
 /**

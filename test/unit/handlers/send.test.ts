@@ -30,6 +30,22 @@ const members = async (store: Store, ...connectionIds: string[]) => {
 };
 
 describe('Handler: send', () => {
+  it('answers conflict for an id another sender used in the room, storing and delivering nothing', async () => {
+    // Prepare
+    const deps = unitDeps();
+    await members(deps.store, 'c-alice', 'c-bob');
+    await deps.store.storeMessage(
+      { room: 'r', id: 'm1', from: 'bob', body: 'first', region: 'us-east-1' },
+      { consistency: 'eventual', retentionDays: 30, now: () => 123 },
+    );
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act + Assess
+    await expect(send(deps, caller, frame)).rejects.toMatchObject({ code: 'conflict' });
+    expect(postedFrames(apiMock)).toEqual([]);
+    expect(await deps.store.roomCursor('r')).toEqual({ 'us-east-1': 1 });
+  });
+
   it('refuses a connection that has not joined the room, writing nothing', async () => {
     // Prepare
     const deps = unitDeps();
