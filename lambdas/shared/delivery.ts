@@ -19,9 +19,10 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ServerFrame } from '../../protocol/index.js';
+import { MAX_REPLY_BYTES, type ServerFrame } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { count, MetricName } from './metrics.js';
+import { frameBytes, tooLargeReply } from './reply-size.js';
 import { fullJitter, retry } from './retry.js';
 import type { Store } from './store/index.js';
 
@@ -213,10 +214,15 @@ export const reply = async (
   connectionId: string,
   frame: ServerFrame,
 ): Promise<boolean> => {
-  const result = await postWithRetry(deps, connectionId, frame);
+  // A reply over PostToConnection's 128 KiB would be refused (413) and lost: the caller is told
+  // instead, with payload_too_large (its ref echoed), so no reply is ever dropped without a word.
+  const bytes = frameBytes(frame);
+  const sent = bytes > MAX_REPLY_BYTES ? tooLargeReply(frame, bytes) : frame;
+  if (sent !== frame) logger.warn('reply too large', { connectionId, type: frame.type, bytes });
+  const result = await postWithRetry(deps, connectionId, sent);
   if (result === 'gone') await removeGone(deps, connectionId);
   if (result !== 'delivered') logger.warn('reply not delivered', { connectionId, result, type: frame.type });
-  return result === 'delivered';
+  return result === 'delivered' && sent === frame;
 };
 
 /**
