@@ -32,44 +32,57 @@ export interface HandlerAccess {
  * policy grants more or less than those (plus what its event source mapping and the framework
  * need), so this table cannot drift from the code.
  *
- * Most route handlers read and delete items as well: a `@connections` 410 for a reply removes the
- * stale connection and its memberships (`removeGone`). The one transaction, `send`'s
+ * Most route handlers read, update and delete items as well: a `@connections` 410 for a reply
+ * removes the stale connection and its memberships (`removeGone`), which updates the room's present
+ * members and the user's open connections. The one transaction, `send`'s
  * `TransactWriteItems`, puts and updates.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   authorizer: { table: [], deliveryQueue: false, group: 'connect', timeoutSeconds: 5 },
-  connect: { table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'], deliveryQueue: false, group: 'connect' },
-  disconnect: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
-  default: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
+  connect: {
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    deliveryQueue: false,
+    group: 'connect',
+  },
+  disconnect: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: true },
+  default: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   join: {
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'DeleteItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
     timeoutSeconds: 15,
   },
-  leave: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, group: 'route' },
+  leave: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: true, group: 'route' },
   send: {
     table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
     timeoutSeconds: 15,
   },
-  history: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
+  history: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   presence: {
-    table: ['GetItem', 'BatchGetItem', 'Query', 'DeleteItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: false,
     group: 'route',
   },
   ping: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   fanout: {
-    table: ['GetItem', 'Query', 'DeleteItem'],
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     timeoutSeconds: 60,
     memoryMb: 1024,
   },
-  delivery: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, timeoutSeconds: 30 },
+  delivery: {
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
+    deliveryQueue: false,
+    timeoutSeconds: 30,
+  },
   health: { table: ['GetItem'], deliveryQueue: false, timeoutSeconds: 5 },
-  redrive: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, timeoutSeconds: 300 },
+  redrive: {
+    table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'],
+    deliveryQueue: true,
+    timeoutSeconds: 300,
+  },
 };
 
 /** How many functions each concurrency group has. */

@@ -257,6 +257,14 @@ export const SETTINGS = {
     env: { name: 'MAX_CONNECTIONS_PER_USER' },
     doc: 'open connections per user across all regions; a further $connect is refused with HTTP 429',
   },
+  maxReplay: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 500,
+    env: { name: 'MAX_REPLAY' },
+    doc: 'messages one join replays from since, shared across origins (oldest missed first); when more were missed, joined says more: true and the client joins again',
+  },
   presenceTimeoutSeconds: {
     kind: 'integer',
     min: 0,

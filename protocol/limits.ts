@@ -19,8 +19,8 @@ export const MAX_CURSOR_KEYS = 16;
 export const MAX_MEMBERS_LISTED = 100;
 /** The largest reply API Gateway's `PostToConnection` takes (128 KiB): every reply fits in it. */
 export const MAX_REPLY_BYTES = 128 * 1024;
-/** The longest `presence` paging token. */
-export const MAX_PAGE_TOKEN_LENGTH = 512;
+/** The longest `presence` paging token (it encodes a user of up to 128 characters and a region). */
+export const MAX_PAGE_TOKEN_LENGTH = 1024;
 
 /**
  * Whether a JSON value is nested deeper than `max` (`[]` and `{}` have depth 1), found without

@@ -2,7 +2,8 @@
  * `$connect`: stores the connection item (user from the authorizer context) with a TTL of
  * 2 h 10 min, API Gateway's maximum connection duration plus a margin. The authorizer already
  * refused bad tokens; a missing user here means a misconfigured route, answered 401. A user at
- * `MAX_CONNECTIONS_PER_USER` open connections (all regions) is refused with 429.
+ * `MAX_CONNECTIONS_PER_USER` open connections (all regions; exact within this region, see
+ * `store/admission.ts`) is refused with 429.
  */
 import middy from '@middy/core';
 import { connectionGone } from '../shared/delivery.js';
@@ -25,11 +26,13 @@ export const connect = async (
     return { statusCode: 401 };
   }
   const max = limitsOf(deps.config).maxConnectionsPerUser;
+  // One time for both: the user's entry of the connection names its `connectedAt`.
+  const now = deps.now();
   const registered = await deps.store.registerUserConnection({
     user: caller.user,
     connectionId: caller.connectionId,
     region: deps.region,
-    now: deps.now(),
+    now,
     max,
     isGone: (connectionId) => connectionGone(deps.connections, connectionId),
   });
@@ -43,7 +46,7 @@ export const connect = async (
     connectionId: caller.connectionId,
     user: caller.user,
     region: deps.region,
-    now: deps.now(),
+    now,
   });
   count(MetricName.ConnectionsOpened);
   return OK;

@@ -142,6 +142,8 @@ export interface Limits {
   maxRoomsPerConnection: number;
   /** Open connections per user across all regions (`MAX_CONNECTIONS_PER_USER`, default 10). */
   maxConnectionsPerUser: number;
+  /** Messages one `join` replays (`MAX_REPLAY`, default 500). */
+  maxReplay: number;
 }
 
 /** The limits used when a variable is not set: the settings table's defaults. */
@@ -150,6 +152,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   sendBurst: SETTINGS.sendBurst.default,
   maxRoomsPerConnection: SETTINGS.maxRoomsPerConnection.default,
   maxConnectionsPerUser: SETTINGS.maxConnectionsPerUser.default,
+  maxReplay: SETTINGS.maxReplay.default,
 };
 
 /** The effective limits of a configuration (defaults for the unset ones). */
@@ -168,6 +171,7 @@ export const loadLimits = (): Limits => ({
   sendBurst: readSetting('sendBurst'),
   maxRoomsPerConnection: readSetting('maxRoomsPerConnection'),
   maxConnectionsPerUser: readSetting('maxConnectionsPerUser'),
+  maxReplay: readSetting('maxReplay'),
 });
 
 /**

@@ -246,7 +246,7 @@ export class RegionalStack extends Stack {
       environment,
       timeout: Duration.seconds(30),
     });
-    baseline.bindTable(table, ['GetItem', 'Query', 'PutItem', 'DeleteItem']);
+    baseline.bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']);
     baseline.allowTableScan(table);
     return baseline;
   }

@@ -140,11 +140,13 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
     });
 
     it("at the limit, frees this region's entries that are gone and never checks another region's", async () => {
-      // Prepare
+      // Prepare: entries of a minute ago (a $connect younger than 30 s is never checked).
       const store = await fresh();
-      await register(store, 'gone', 10);
-      await register(store, 'live', 10);
-      await register(store, 'away', 10, 'eu-west-1');
+      const earlier = (connectionId: string, region = 'us-east-1') =>
+        store.registerUserConnection({ user: 'u', connectionId, region, now: NOW - 60_000, max: 10 });
+      await earlier('gone');
+      await earlier('live');
+      await earlier('away', 'eu-west-1');
       const checked: string[] = [];
 
       // Act
@@ -167,10 +169,46 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
       expect(checked.sort()).toEqual(['gone', 'live']);
       expect(fourth).toBe(false);
     });
+
+    it('holds the limit exactly in one region however many connections register at once', async () => {
+      // Prepare
+      const store = await fresh();
+      const ids = Array.from({ length: 25 }, (_, index) => `c${index}`);
+
+      // Act
+      const results = await Promise.all(ids.map((connectionId) => register(store, connectionId, 10)));
+
+      // Assess
+      expect(results.filter(Boolean)).toHaveLength(10);
+    });
+
+    it('counts other regions until their connections must be over, and forgets a removed connection', async () => {
+      // Prepare
+      const store = await fresh();
+      await store.registerUserConnection({
+        user: 'u',
+        connectionId: 'old',
+        region: 'eu-west-1',
+        now: NOW - 3 * 3600_000,
+        max: 5,
+      });
+      await register(store, 'away', 5, 'eu-west-1');
+      await store.putConnection({ connectionId: 'here', user: 'u', region: 'us-east-1', now: NOW });
+      await register(store, 'here', 5);
+
+      // Act
+      const atLimit = await register(store, 'third', 3);
+      await store.removeConnection('here', 'us-east-1');
+      const afterRemoval = await register(store, 'fourth', 3);
+
+      // Assess: 'old' is past API Gateway's 2 h and not counted.
+      expect([atLimit, afterRemoval]).toEqual([true, true]);
+      expect(await register(store, 'fifth', 3)).toBe(false);
+    });
   });
 
   describe(`Store contract (${name}): memberships`, () => {
-    it('writes and removes both sides of a membership, and lists members by region and connection', async () => {
+    it('writes and removes a membership, and lists members by region and connection', async () => {
       // Prepare
       const store = await fresh();
       const join = (room: string, connectionId: string, user: string, region = 'us-east-1') =>
@@ -184,7 +222,8 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
       const everywhere = await store.listMembers('r');
       const here = await store.listMembers('r', 'us-east-1');
       const countBefore = await store.roomCount('c1');
-      await store.removeMembership({ room: 'r', connectionId: 'c1', region: 'us-east-1' });
+      const left = await store.removeMembership({ room: 'r', connectionId: 'c1', region: 'us-east-1' });
+      const again = await store.removeMembership({ room: 'r', connectionId: 'c1', region: 'us-east-1' });
 
       // Assess
       expect(everywhere.map((member) => member.connectionId)).toEqual(['w1', 'c1', 'c2']);
@@ -193,6 +232,7 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
         { room: 'r', user: 'bob', region: 'us-east-1', connectionId: 'c2', joinedAt: NOW },
       ]);
       expect(countBefore).toBe(2);
+      expect([left, again]).toEqual([true, false]);
       expect(await store.isMember('r', 'c1')).toBe(false);
       expect(await store.isMember('other', 'c1')).toBe(true);
       expect(await store.isMember('r', 'c9')).toBe(false);
@@ -200,6 +240,89 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
       expect((await store.listMembers('r', 'us-east-1')).map((member) => member.connectionId)).toEqual([
         'c2',
       ]);
+    });
+
+    it('holds the rooms per connection exactly under concurrent joins, re-joins change nothing, a leave frees a room', async () => {
+      // Prepare
+      const store = await fresh();
+      await store.putConnection({ connectionId: 'c1', user: 'alice', region: 'us-east-1', now: NOW });
+      const join = (room: string) =>
+        store.addMembership({
+          room,
+          connectionId: 'c1',
+          user: 'alice',
+          region: 'us-east-1',
+          now: NOW,
+          maxRooms: 3,
+        });
+
+      // Act
+      const outcomes = await Promise.all(Array.from({ length: 12 }, (_, index) => join(`r${index}`)));
+      const joinedRooms = outcomes.flatMap((outcome, index) => (outcome === 'joined' ? [`r${index}`] : []));
+      const first = joinedRooms[0] as string;
+      const rejoin = await join(first);
+      const beyond = await join('late');
+      await store.removeMembership({ room: first, connectionId: 'c1', region: 'us-east-1', user: 'alice' });
+      const afterLeave = await join('late');
+
+      // Assess
+      expect(joinedRooms).toHaveLength(3);
+      expect(outcomes.filter((outcome) => outcome === 'full')).toHaveLength(9);
+      expect(await store.roomCount('c1')).toBe(3);
+      expect([rejoin, beyond, afterLeave]).toEqual(['rejoined', 'full', 'joined']);
+      expect(await store.isMember('late', 'c1')).toBe(true);
+      expect(await store.isMember(first, 'c1')).toBe(false);
+    });
+
+    it('lists present members once per (user, region), ordered by user, in pages, and counts them', async () => {
+      // Prepare
+      const store = await fresh();
+      const join = (connectionId: string, user: string, region = 'us-east-1') =>
+        store.addMembership({ room: 'r', connectionId, user, region, now: NOW });
+      await join('b1', 'bob');
+      await join('b2', 'bob');
+      await join('a1', 'amy', 'eu-west-1');
+      await join('c1', 'cat');
+      await join('b3', 'bob', 'eu-west-1');
+
+      // Act
+      const first = await store.presentMembers('r', { limit: 2 });
+      const second = await store.presentMembers('r', { limit: 2, after: first.last });
+      const count = await store.countPresent('r', 100);
+      const capped = await store.countPresent('r', 2);
+      await store.removeMembership({ room: 'r', connectionId: 'b1', region: 'us-east-1', user: 'bob' });
+      const oneLeft = await store.presentMembers('r', { limit: 10 });
+      await store.removeMembership({ room: 'r', connectionId: 'b2', region: 'us-east-1', user: 'bob' });
+      const noneLeft = await store.presentMembers('r', { limit: 10 });
+
+      // Assess
+      expect(first).toEqual({
+        members: [
+          { user: 'amy', region: 'eu-west-1', connectionIds: ['a1'] },
+          { user: 'bob', region: 'eu-west-1', connectionIds: ['b3'] },
+        ],
+        last: { user: 'bob', region: 'eu-west-1' },
+      });
+      expect(second).toEqual({
+        members: [
+          { user: 'bob', region: 'us-east-1', connectionIds: ['b1', 'b2'] },
+          { user: 'cat', region: 'us-east-1', connectionIds: ['c1'] },
+        ],
+      });
+      expect([count, capped]).toEqual([4, 2]);
+      expect(
+        oneLeft.members.find((member) => member.region === 'us-east-1' && member.user === 'bob'),
+      ).toEqual({
+        user: 'bob',
+        region: 'us-east-1',
+        connectionIds: ['b2'],
+      });
+      expect(noneLeft.members.map((member) => `${member.user}@${member.region}`)).toEqual([
+        'amy@eu-west-1',
+        'bob@eu-west-1',
+        'cat@us-east-1',
+      ]);
+      expect(await store.countPresent('r', 100)).toBe(3);
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Connections in DynamoDB: the connection item (`CONN#<id>` / `META`, with `lastSeen`), the
- * user's connection entries (`USER#<user>` / `CONN#<id>`) the per-user limit counts, and the
- * removal of a connection with everything that refers to it.
+ * user's open connections per region (`USER#<user>` / `OPEN#<region>`) the per-user limit counts,
+ * and the removal of a connection with everything that refers to it.
  *
  * @example
  * ```ts
@@ -9,16 +9,18 @@
  * const { rooms, user } = await removeConnection(db, 'c1', 'us-east-1');
  * ```
  */
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
-import { admitUserConnection } from './admission.js';
-import { collect, type Db, queryAll, updateIf } from './db.js';
+import { admitUserConnection, type OpenEntry } from './admission.js';
+import { collect, type Db, isConditionFailure, queryAll, updateIf } from './db.js';
 import {
   CONNECTION_TTL_SECONDS,
   type ConnectionItem,
   connectionIdOf,
   epochSeconds,
   keys,
+  openEntry,
+  parseOpenEntry,
   partitions,
   prefixes,
 } from './keys.js';
@@ -115,16 +117,25 @@ export const lastSeenOf = async (
   return seen;
 };
 
-/** Deletes a user's entry of a connection. */
-const deleteUserConnection = async (db: Db, user: string, connectionId: string): Promise<void> => {
+/** Takes a connection's entry out of its user's open connections in its region. */
+const releaseOpenEntry = async (
+  db: Db,
+  input: { user: string; region: string; connectionId: string; connectedAt: number },
+): Promise<void> => {
   await db.client.send(
-    new DeleteCommand({ TableName: db.table, Key: keys.userConnection(user, connectionId) }),
+    new UpdateCommand({
+      TableName: db.table,
+      Key: keys.userOpen(input.user, input.region),
+      UpdateExpression: 'DELETE conns :entry',
+      ExpressionAttributeValues: { ':entry': new Set([openEntry(input.connectedAt, input.connectionId)]) },
+    }),
   );
 };
 
 /**
- * Removes a connection and all its memberships (disconnect, or a 410 from `@connections`).
- * Returns the rooms it was in and its user, so callers can announce the leave.
+ * Removes a connection, all its memberships and its entry among its user's open connections
+ * (disconnect, or a 410 from `@connections`). Returns the rooms it was in and its user, so callers
+ * can announce the leave.
  */
 export const removeConnection = async (
   db: Db,
@@ -138,55 +149,74 @@ export const removeConnection = async (
   // A connection is only ever served by the region it connected to, so its memberships carry
   // that region; the stored region wins when present.
   const memberRegion = connection?.region ?? region;
-  await Promise.all(rooms.map((room) => removeMembership(db, { room, connectionId, region: memberRegion })));
+  await Promise.all(
+    rooms.map((room) =>
+      removeMembership(db, { room, connectionId, region: memberRegion, user: connection?.user }),
+    ),
+  );
   await db.client.send(new DeleteCommand({ TableName: db.table, Key: keys.connection(connectionId) }));
-  if (connection?.user !== undefined) await deleteUserConnection(db, connection.user, connectionId);
+  if (connection !== undefined) {
+    await releaseOpenEntry(db, { ...connection, region: memberRegion, connectionId });
+  }
   return { rooms, user: connection?.user };
 };
 
+/** The entries of an open-connections item. */
+const entriesOf = (item: { conns?: Set<string> }): OpenEntry[] => [...(item.conns ?? [])].map(parseOpenEntry);
+
 /**
- * Counts the user's open connections (entries whose TTL has not passed: TTL deletion lags) and,
- * when under `max`, records this one (see `admission.ts`). Returns `false` when the user is at
- * the limit.
+ * Records this connection among its user's open connections (`USER#<user>` / `OPEN#<region>`, a
+ * string set written by its region only) when the rule of `admission.ts` allows it. Returns
+ * `false` when the user is at the limit.
  */
 export const registerUserConnection = (db: Db, input: UserConnection): Promise<boolean> => {
-  const nowSeconds = epochSeconds(input.now);
+  const key = keys.userOpen(input.user, input.region);
+  const entry = openEntry(input.now, input.connectionId);
   return admitUserConnection(
     {
-      others: async () => {
+      read: async () => {
         const items = await collect(
-          queryAll<{ sk: string; region: unknown }>(db, {
+          queryAll<{ region: string; conns?: Set<string> }>(db, {
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: '#ttl > :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':pk': partitions.user(input.user),
-              ':prefix': prefixes.userConnection,
-              ':now': nowSeconds,
-            },
+            ExpressionAttributeValues: { ':pk': partitions.user(input.user), ':prefix': prefixes.userOpen },
             ConsistentRead: true,
           }),
         );
-        return items
-          .map((item) => ({ connectionId: connectionIdOf(String(item.sk)), region: item.region }))
-          .filter((other) => other.connectionId !== input.connectionId);
+        const here = items.filter((item) => item.region === input.region);
+        return {
+          here: here.flatMap(entriesOf),
+          elsewhere: items.filter((item) => item.region !== input.region).flatMap(entriesOf),
+        };
       },
-      forget: async (connectionId) => {
-        await removeConnection(db, connectionId, input.region);
-        await deleteUserConnection(db, input.user, connectionId);
+      take: async (allowed) => {
+        try {
+          await db.client.send(
+            new UpdateCommand({
+              TableName: db.table,
+              Key: key,
+              UpdateExpression: 'ADD conns :entries SET #region = :region, #ttl = :ttl',
+              ConditionExpression:
+                'attribute_not_exists(conns) OR size(conns) < :allowed OR contains(conns, :entry)',
+              ExpressionAttributeNames: { '#region': 'region', '#ttl': 'ttl' },
+              ExpressionAttributeValues: {
+                ':entries': new Set([entry]),
+                ':entry': entry,
+                ':allowed': allowed,
+                ':region': input.region,
+                // The item outlives its newest entry's connection, then expires.
+                ':ttl': epochSeconds(input.now) + CONNECTION_TTL_SECONDS,
+              },
+            }),
+          );
+          return true;
+        } catch (error) {
+          if (isConditionFailure(error)) return false;
+          throw error;
+        }
       },
-      record: async () => {
-        await db.client.send(
-          new PutCommand({
-            TableName: db.table,
-            Item: {
-              ...keys.userConnection(input.user, input.connectionId),
-              region: input.region,
-              connectedAt: input.now,
-              ttl: nowSeconds + CONNECTION_TTL_SECONDS,
-            },
-          }),
-        );
+      forget: async (gone) => {
+        await removeConnection(db, gone.connectionId, input.region);
+        await releaseOpenEntry(db, { user: input.user, region: input.region, ...gone });
       },
     },
     input,

@@ -20,7 +20,15 @@ import {
 import { type Db, onDb } from './db.js';
 import { probe } from './health.js';
 import { takeSendToken } from './limits.js';
-import { addMembership, isMember, listMembers, removeMembership, roomCount } from './memberships.js';
+import {
+  addMembership,
+  countPresent,
+  isMember,
+  listMembers,
+  presentMembers,
+  removeMembership,
+  roomCount,
+} from './memberships.js';
 import { historyPage, messagesAfter, roomCursor } from './messages.js';
 import { storeMessage } from './sends.js';
 import type { Store } from './types.js';
@@ -38,6 +46,8 @@ export const dynamoStore = (db: Db): Store =>
     isMember,
     removeMembership,
     listMembers,
+    presentMembers,
+    countPresent,
     roomCount,
     storeMessage,
     roomCursor,

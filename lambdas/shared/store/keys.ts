@@ -38,8 +38,10 @@ export const prefixes = {
   member: (region?: string) => (region === undefined ? 'MEMBER#' : `MEMBER#${region}#`),
   /** A connection's rooms. */
   connectionRoom: 'ROOM#',
-  /** A user's connections. */
-  userConnection: 'CONN#',
+  /** A user's open connections, one item per region. */
+  userOpen: 'OPEN#',
+  /** A room's present members: one item per distinct `(user, region)`, ordered by user. */
+  present: 'PRESENT#',
   /** A room's sequence counters, one per origin. */
   counter: 'SEQ#',
   /** A room's messages, of every origin. */
@@ -59,10 +61,15 @@ export const keys = {
     pk: partitions.connection(connectionId),
     sk: `${prefixes.connectionRoom}${room}`,
   }),
-  /** One per open connection of a user (the connections-per-user limit counts these). */
-  userConnection: (user: string, connectionId: string) => ({
+  /** A user's open connections in one region (the connections-per-user limit counts these). */
+  userOpen: (user: string, region: string) => ({
     pk: partitions.user(user),
-    sk: `${prefixes.userConnection}${connectionId}`,
+    sk: `${prefixes.userOpen}${region}`,
+  }),
+  /** A room's member `(user, region)`: the connections of `user` in `region` that joined the room. */
+  present: (room: string, user: string, region: string) => ({
+    pk: partitions.room(room),
+    sk: `${prefixes.present}${presentSuffix(user, region)}`,
   }),
   counter: (room: string, origin: string) => ({
     pk: partitions.room(room),
@@ -80,7 +87,28 @@ export const keys = {
   health: { pk: 'HEALTH', sk: 'HEALTH' } as const,
 };
 
-/** The connection id of a connection item's `pk`, or of a user connection item's `sk`. */
+/**
+ * What follows `PRESENT#` in a present member's sort key: the user, then U+0001, then the region.
+ * A `sub` holds no control character (see `lambdas/shared/tokens.ts`), so the separator sorts
+ * below every character of a user and the items come ordered by user, then region.
+ */
+export const presentSuffix = (user: string, region: string): string => `${user}\u0001${region}`;
+
+/**
+ * An entry of a user's open connections in one region: the connection's `connectedAt` (13 digits)
+ * and its id. The time is in the entry so that other regions can tell an entry whose connection
+ * must be over (API Gateway closes connections after 2 h) without asking the region that wrote it.
+ */
+export const openEntry = (connectedAt: number, connectionId: string): string =>
+  `${pad(connectedAt, TS_WIDTH)}#${connectionId}`;
+
+/** The `connectedAt` and connection id of an {@link openEntry}. */
+export const parseOpenEntry = (entry: string): { connectedAt: number; connectionId: string } => ({
+  connectedAt: Number(entry.slice(0, TS_WIDTH)),
+  connectionId: entry.slice(TS_WIDTH + 1),
+});
+
+/** The connection id of a connection item's `pk`. */
 export const connectionIdOf = (key: string): string => key.slice(partitions.connection('').length);
 /** The origin of a counter item's `sk`. */
 export const originOf = (counterSk: string): string => counterSk.slice(prefixes.counter.length);

@@ -17,7 +17,15 @@
 import type { Cursor } from '../../../protocol/index.js';
 import { ConflictError } from '../errors.js';
 import { admitUserConnection } from './admission.js';
-import { GLOBAL_ORIGIN, keys, type MemberItem, type MessageItem, pad, TS_WIDTH } from './keys.js';
+import {
+  GLOBAL_ORIGIN,
+  keys,
+  type MemberItem,
+  type MessageItem,
+  pad,
+  presentSuffix,
+  TS_WIDTH,
+} from './keys.js';
 import { sendSchedule } from './limits.js';
 import { pageBoundary, storedMessage } from './messages.js';
 import type { Ack, Connection, Store } from './types.js';
@@ -48,8 +56,10 @@ const entry = <K, V>(map: Map<K, V>, key: K, create: () => V): V => {
 /** An in-memory {@link Store}. */
 export const createMemoryStore = (): Store => {
   const connections = new Map<string, StoredConnection>();
-  /** user → connection id → the region serving it. */
-  const userConnections = new Map<string, Map<string, string>>();
+  /** user → region → connection id → connectedAt (each region's open connections of the user). */
+  const userOpen = new Map<string, Map<string, Map<string, number>>>();
+  /** room → present member key (`presentSuffix`) → the member with its connections. */
+  const present = new Map<string, Map<string, { user: string; region: string; connections: Set<string> }>>();
   /** room → `<region>#<connectionId>` → member (the room side). */
   const members = new Map<string, Map<string, MemberItem>>();
   /** connection id → rooms (the connection side). */
@@ -65,18 +75,29 @@ export const createMemoryStore = (): Store => {
   const highestSeq = (room: string, origin: string): number =>
     Math.max(0, ...originMessages(room, origin).keys());
 
-  const removeMembership: Store['removeMembership'] = async ({ room, connectionId, region }) => {
-    rooms.get(connectionId)?.delete(room);
+  const removeMembership: Store['removeMembership'] = async ({ room, connectionId, region, user }) => {
+    const wasMember = rooms.get(connectionId)?.delete(room) ?? false;
+    const member = members.get(room)?.get(memberKey(region, connectionId));
     members.get(room)?.delete(memberKey(region, connectionId));
+    const who = user ?? member?.user;
+    if (who !== undefined) {
+      const key = presentSuffix(who, region);
+      const entryOf = present.get(room)?.get(key);
+      entryOf?.connections.delete(connectionId);
+      if (entryOf?.connections.size === 0) present.get(room)?.delete(key);
+    }
+    return wasMember;
   };
 
   const removeConnection: Store['removeConnection'] = async (connectionId, region) => {
     const connection = connections.get(connectionId);
     const joined = [...(rooms.get(connectionId) ?? [])].sort();
     const memberRegion = connection?.region ?? region;
-    for (const room of joined) await removeMembership({ room, connectionId, region: memberRegion });
+    for (const room of joined) {
+      await removeMembership({ room, connectionId, region: memberRegion, user: connection?.user });
+    }
     connections.delete(connectionId);
-    if (connection !== undefined) userConnections.get(connection.user)?.delete(connectionId);
+    if (connection !== undefined) userOpen.get(connection.user)?.get(memberRegion)?.delete(connectionId);
     return { rooms: joined, user: connection?.user };
   };
 
@@ -109,26 +130,44 @@ export const createMemoryStore = (): Store => {
     removeConnection,
 
     registerUserConnection: (input) => {
-      const entries = entry(userConnections, input.user, () => new Map<string, string>());
+      const regions = entry(userOpen, input.user, () => new Map<string, Map<string, number>>());
+      const here = entry(regions, input.region, () => new Map<string, number>());
+      const entriesOf = (open: Map<string, number>) =>
+        [...open.entries()].map(([connectionId, connectedAt]) => ({ connectionId, connectedAt }));
       return admitUserConnection(
         {
-          others: async () =>
-            [...entries.entries()]
-              .filter(([connectionId]) => connectionId !== input.connectionId)
-              .map(([connectionId, region]) => ({ connectionId, region })),
-          forget: async (connectionId) => {
-            await removeConnection(connectionId, input.region);
-            entries.delete(connectionId);
+          read: async () => ({
+            here: entriesOf(here),
+            elsewhere: [...regions.entries()]
+              .filter(([region]) => region !== input.region)
+              .flatMap(([, open]) => entriesOf(open)),
+          }),
+          take: async (allowed) => {
+            if (here.size >= allowed && !here.has(input.connectionId)) return false;
+            here.set(input.connectionId, input.now);
+            return true;
           },
-          record: async () => {
-            entries.set(input.connectionId, input.region);
+          forget: async (gone) => {
+            await removeConnection(gone.connectionId, input.region);
+            here.delete(gone.connectionId);
           },
         },
         input,
       );
     },
 
-    addMembership: async ({ room, connectionId, user, region, now }) => {
+    addMembership: async ({ room, connectionId, user, region, now, maxRooms }) => {
+      const joined = entry(rooms, connectionId, () => new Set<string>());
+      if (joined.has(room)) return 'rejoined';
+      // As in DynamoDB: a connection without an item is not counted.
+      if (connections.has(connectionId) && maxRooms !== undefined && joined.size >= maxRooms) return 'full';
+      joined.add(room);
+      const roomPresent = entry(present, room, () => new Map());
+      entry(roomPresent, presentSuffix(user, region), () => ({
+        user,
+        region,
+        connections: new Set<string>(),
+      })).connections.add(connectionId);
       entry(members, room, () => new Map()).set(memberKey(region, connectionId), {
         room,
         user,
@@ -136,7 +175,7 @@ export const createMemoryStore = (): Store => {
         connectionId,
         joinedAt: now,
       });
-      entry(rooms, connectionId, () => new Set()).add(room);
+      return 'joined';
     },
 
     isMember: async (room, connectionId) => rooms.get(connectionId)?.has(room) ?? false,
@@ -147,6 +186,25 @@ export const createMemoryStore = (): Store => {
       sorted(members.get(room) ?? new Map())
         .filter((member) => region === undefined || member.region === region)
         .map((member) => ({ ...member })),
+
+    presentMembers: async (room, { limit, after }) => {
+      const start = after === undefined ? undefined : presentSuffix(after.user, after.region);
+      const listed = [...(present.get(room)?.entries() ?? [])]
+        .filter(([key]) => start === undefined || key > start)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, member]) => ({
+          user: member.user,
+          region: member.region,
+          connectionIds: [...member.connections].sort(),
+        }));
+      const members = listed.slice(0, limit);
+      const last = members.at(-1);
+      return listed.length > limit && last !== undefined
+        ? { members, last: { user: last.user, region: last.region } }
+        : { members };
+    },
+
+    countPresent: async (room, max) => Math.min(max, present.get(room)?.size ?? 0),
 
     roomCount: async (connectionId) => rooms.get(connectionId)?.size ?? 0,
 
@@ -177,9 +235,10 @@ export const createMemoryStore = (): Store => {
       return cursor;
     },
 
-    messagesAfter: async function* (room, origin, afterSeq) {
+    messagesAfter: async function* (room, origin, afterSeq, upToSeq = Number.POSITIVE_INFINITY) {
       const stored = [...originMessages(room, origin).values()].sort((a, b) => a.seq - b.seq);
-      for (const message of stored) if (message.seq > afterSeq) yield { ...message };
+      for (const message of stored)
+        if (message.seq > afterSeq && message.seq <= upToSeq) yield { ...message };
     },
 
     historyPage: async (room, { limit, before }) => {

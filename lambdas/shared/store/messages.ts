@@ -52,13 +52,16 @@ export const roomOrigins = async (db: Db, room: string): Promise<string[]> => {
   return items.map((item) => originOf(item.sk));
 };
 
-/** The key condition of one origin's messages with a seq above `afterSeq`. */
-export const messageRange = (room: string, origin: string, afterSeq: number) => ({
+/** The key condition of one origin's messages with a seq above `afterSeq` (and at most `upToSeq`). */
+export const messageRange = (room: string, origin: string, afterSeq: number, upToSeq?: number) => ({
   KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
   ExpressionAttributeValues: {
     ':pk': partitions.room(room),
     ':from': keys.message(room, origin, afterSeq + 1).sk,
-    ':to': `${prefixes.message(origin)}${'9'.repeat(SEQ_WIDTH)}`,
+    ':to':
+      upToSeq === undefined
+        ? `${prefixes.message(origin)}${'9'.repeat(SEQ_WIDTH)}`
+        : keys.message(room, origin, upToSeq).sk,
   },
 });
 
@@ -98,14 +101,18 @@ export const roomCursor = async (
   return cursor;
 };
 
-/** Yields the messages of one origin with a seq above `afterSeq`, in seq order, page by page. */
+/**
+ * Yields the messages of one origin with a seq above `afterSeq` (and at most `upToSeq`), in seq
+ * order, page by page.
+ */
 export const messagesAfter = (
   db: Db,
   room: string,
   origin: string,
   afterSeq: number,
+  upToSeq?: number,
 ): AsyncGenerator<MessageItem> =>
-  queryAll<MessageItem>(db, { ...messageRange(room, origin, afterSeq), ConsistentRead: true });
+  queryAll<MessageItem>(db, { ...messageRange(room, origin, afterSeq, upToSeq), ConsistentRead: true });
 
 /**
  * One page of history through the `byTime` index: the `limit` newest messages strictly before

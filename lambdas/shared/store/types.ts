@@ -56,6 +56,20 @@ export interface StoreMessageOptions {
   now?: () => number;
 }
 
+/** What a join did: a new membership, a room already joined (nothing new), or none (at the limit). */
+export type JoinOutcome = 'joined' | 'rejoined' | 'full';
+
+/** A member of a room as presence lists it: one distinct `(user, region)`. */
+export interface MemberKey {
+  user: string;
+  region: string;
+}
+
+/** A present member, with its connections that joined the room (sorted). */
+export interface PresentMember extends MemberKey {
+  connectionIds: string[];
+}
+
 /** A connection to count against its user's limit (see {@link Store.registerUserConnection}). */
 export interface UserConnection {
   user: string;
@@ -97,28 +111,52 @@ export interface Store {
     region: string,
   ): Promise<{ rooms: string[]; user: string | undefined }>;
   /**
-   * Counts the user's open connections and, when under `max`, records this one. Returns `false`
-   * when the user is at the limit. At the limit, entries of this region that `isGone` reports
-   * gone are removed and not counted, so dropped connections can never lock a user out.
+   * Records this connection among its user's open connections when fewer than `max` are open,
+   * counting this region's exactly (however many `$connect`s run at once) and other regions' as
+   * replication shows them. Returns `false` when the user is at the limit. At the limit, entries of
+   * this region whose connection must be over, or that `isGone` reports gone, are removed and not
+   * counted, so dropped connections can never lock a user out. `now` must be the `connectedAt` the
+   * connection is stored with.
    */
   registerUserConnection(input: UserConnection): Promise<boolean>;
 
   // Memberships
 
-  /** Writes both sides of a membership: the room's and the connection's. */
+  /**
+   * Joins a connection to a room: both sides of the membership and its present member. Holds
+   * `maxRooms` per connection exactly, however many joins run at once. A room already joined is
+   * `rejoined` and changes nothing; a connection at `maxRooms` is `full` and changes nothing. A
+   * connection the store has no item of is not counted; without `maxRooms` none is limited.
+   */
   addMembership(input: {
     room: string;
     connectionId: string;
     user: string;
     region: string;
     now: number;
-  }): Promise<void>;
+    maxRooms?: number | undefined;
+  }): Promise<JoinOutcome>;
   /** Whether a connection has joined a room (strongly consistent). */
   isMember(room: string, connectionId: string): Promise<boolean>;
-  /** Deletes both sides of a membership. */
-  removeMembership(input: { room: string; connectionId: string; region: string }): Promise<void>;
+  /** Removes a membership; whether the connection was a member. */
+  removeMembership(input: {
+    room: string;
+    connectionId: string;
+    region: string;
+    user?: string | undefined;
+  }): Promise<boolean>;
   /** A room's members in one region, or everywhere when `region` is omitted, by region and connection id. */
   listMembers(room: string, region?: string): Promise<MemberItem[]>;
+  /**
+   * One page of the room's present members, ordered by user, then region (by code point): at most
+   * `limit`, after `after` when given. `last` is the last one listed when more follow.
+   */
+  presentMembers(
+    room: string,
+    options: { limit: number; after?: MemberKey | undefined },
+  ): Promise<{ members: PresentMember[]; last?: MemberKey }>;
+  /** How many present members the room has, counting at most `max`. */
+  countPresent(room: string, max: number): Promise<number>;
   /** How many rooms a connection is in. */
   roomCount(connectionId: string): Promise<number>;
 
@@ -136,8 +174,8 @@ export interface Store {
    * have messages but no counter replicated yet.
    */
   roomCursor(room: string, extraOrigins?: Iterable<string>): Promise<Cursor>;
-  /** The messages of one origin with a seq above `afterSeq`, in seq order. */
-  messagesAfter(room: string, origin: string, afterSeq: number): AsyncIterable<MessageItem>;
+  /** The messages of one origin with a seq above `afterSeq` (and at most `upToSeq`), in seq order. */
+  messagesAfter(room: string, origin: string, afterSeq: number, upToSeq?: number): AsyncIterable<MessageItem>;
   /**
    * One page of history: the `limit` newest messages strictly before `before` (a ts), oldest
    * first, never ending inside a group of messages that share a ts.

@@ -15,6 +15,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SignJWT } from 'jose';
@@ -144,6 +145,7 @@ describe('Entry points', () => {
   it('connect stores the connection', async () => {
     // Prepare
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(UpdateCommand).resolves({});
     ddbMock.on(QueryCommand).resolves({ Items: [] });
 
     // Act
@@ -151,7 +153,11 @@ describe('Entry points', () => {
 
     // Assess
     expect(result).toEqual({ statusCode: 200 });
-    expect(ddbMock.commandCalls(PutCommand)[1]?.args[0].input).toMatchObject({
+    expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input.Key).toEqual({
+      pk: 'USER#zoe',
+      sk: 'OPEN#us-east-1',
+    });
+    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'parley',
       Item: { pk: 'CONN#c-9', user: 'zoe', region: 'us-east-1' },
     });

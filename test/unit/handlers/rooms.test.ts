@@ -9,11 +9,11 @@ import { connect } from '../../../lambdas/handlers/connect.js';
 import { defaultError, fallback } from '../../../lambdas/handlers/default.js';
 import { disconnect } from '../../../lambdas/handlers/disconnect.js';
 import { history } from '../../../lambdas/handlers/history.js';
-import { join } from '../../../lambdas/handlers/join.js';
+import { join, replayPlan } from '../../../lambdas/handlers/join.js';
 import { leave } from '../../../lambdas/handlers/leave.js';
 import { ping } from '../../../lambdas/handlers/ping.js';
 import { presence } from '../../../lambdas/handlers/presence.js';
-import { ForbiddenError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
+import { BadRequestError, ForbiddenError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
 import { createMemoryStore, type Store } from '../../../lambdas/shared/store/index.js';
 import { connectEvent, disconnectEvent, routeEvent } from '../../helpers/events.js';
 import { NOW, postedFrames, unitDeps } from '../../helpers/unit-deps.js';
@@ -124,6 +124,7 @@ describe('Handler: join', () => {
             { user: 'bob', region: 'us-east-1' },
             { user: 'carl', region: 'eu-west-1' },
           ],
+          memberCount: 3,
           region: 'us-east-1',
         },
       },
@@ -140,6 +141,88 @@ describe('Handler: join', () => {
         frame: { type: 'presence', room: 'r', event: 'join', user: 'alice', region: 'us-east-1' },
       },
     ]);
+  });
+
+  it('a re-join answers joined and replays, writes no membership and announces nothing', async () => {
+    // Prepare
+    const deps = unitDeps();
+    await connected(deps.store, 'c1', 'alice');
+    await connected(deps.store, 'c2', 'bob');
+    await joined(deps.store, 'r', 'c2', 'bob');
+    await join(deps, caller, { action: 'join', room: 'r' });
+    await stored(deps.store, 'us-east-1', 1);
+    apiMock.reset();
+    apiMock.on(PostToConnectionCommand).resolves({});
+    const add = vi.spyOn(deps.store, 'addMembership');
+
+    // Act
+    await join(deps, caller, { action: 'join', room: 'r', since: {} });
+
+    // Assess
+    await expect(add.mock.results[0]?.value).resolves.toBe('rejoined');
+    expect(postedFrames(apiMock).map((posted) => [posted.connectionId, posted.frame.type])).toEqual([
+      ['c1', 'joined'],
+      ['c1', 'message'],
+    ]);
+    expect(await deps.store.roomCount('c1')).toBe(1);
+  });
+
+  it('refuses a join beyond maxRoomsPerConnection with forbidden, and stores nothing', async () => {
+    // Prepare
+    const deps = unitDeps({ limits: { maxRoomsPerConnection: 1 } });
+    await connected(deps.store, 'c1', 'alice');
+    apiMock.on(PostToConnectionCommand).resolves({});
+    await join(deps, caller, { action: 'join', room: 'a' });
+
+    // Act + Assess
+    await expect(join(deps, caller, { action: 'join', room: 'b' })).rejects.toThrow(
+      /at most 1 rooms; leave one first/,
+    );
+    expect(await deps.store.isMember('b', 'c1')).toBe(false);
+    expect(await deps.store.listMembers('b')).toEqual([]);
+  });
+
+  it('replays at most maxReplay messages, the oldest missed of each origin, and says more', async () => {
+    // Prepare: 6 missed from us-east-1, 1 from eu-west-1, a budget of 4.
+    const deps = unitDeps({ limits: { maxReplay: 4 } });
+    await connected(deps.store, 'c1', 'alice');
+    for (const seq of [1, 2, 3, 4, 5, 6]) await stored(deps.store, 'us-east-1', seq);
+    await stored(deps.store, 'eu-west-1', 1);
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    await join(deps, caller, { action: 'join', room: 'r', since: { 'us-east-1': 0 } });
+
+    // Assess
+    const frames = postedFrames(apiMock).map((posted) => posted.frame);
+    expect(frames[0]).toMatchObject({
+      type: 'joined',
+      more: true,
+      cursor: { 'us-east-1': 6, 'eu-west-1': 1 },
+    });
+    expect(frames.slice(1).map((frame) => `${frame.origin}:${frame.seq}`)).toEqual([
+      'eu-west-1:1',
+      'us-east-1:1',
+      'us-east-1:2',
+      'us-east-1:3',
+    ]);
+  });
+
+  it('splits the replay budget among origins, fewest missed first, and leaves more out only when over it', () => {
+    // Act
+    const plan = replayPlan({ a: 10, b: 3, c: 100 }, { a: 2, c: 50 }, 10);
+    const all = replayPlan({ a: 3 }, { a: 1 }, 10);
+
+    // Assess: b missed 3, a 8, c 50: b gets 3, a and c split the 7 left.
+    expect(plan).toEqual({
+      ranges: [
+        { origin: 'b', after: 0, upTo: 3 },
+        { origin: 'a', after: 2, upTo: 5 },
+        { origin: 'c', after: 50, upTo: 54 },
+      ],
+      more: true,
+    });
+    expect(all).toEqual({ ranges: [{ origin: 'a', after: 1, upTo: 3 }], more: false });
   });
 
   it('refuses an unknown connection without a user', async () => {
@@ -190,7 +273,8 @@ describe('Handler: leave', () => {
 
     // Assess
     expect(postedFrames(apiMock)).toEqual([{ connectionId: 'c1', frame: { type: 'left', room: 'r' } }]);
-    expect(remove).not.toHaveBeenCalled();
+    await expect(remove.mock.results[0]?.value).resolves.toBe(false);
+    expect(await deps.store.isMember('r', 'c2')).toBe(true);
   });
 });
 
@@ -234,7 +318,7 @@ describe('Handler: presence', () => {
     await connected(deps.store, 'w1', 'bob', 'eu-west-1', NOW - 44_000);
     await joined(deps.store, 'r', 'c1', 'alice');
     await joined(deps.store, 'r', 'w1', 'bob', 'eu-west-1');
-    const list = vi.spyOn(deps.store, 'listMembers');
+    const list = vi.spyOn(deps.store, 'presentMembers');
     apiMock.on(PostToConnectionCommand).resolves({});
 
     // Act
@@ -248,9 +332,50 @@ describe('Handler: presence', () => {
         { user: 'alice', region: 'us-east-1' },
         { user: 'bob', region: 'eu-west-1' },
       ],
+      memberCount: 2,
     });
-    // Every region's members: no region named.
-    expect(list.mock.calls).toEqual([['r']]);
+    // One page of every region's members.
+    expect(list.mock.calls).toEqual([['r', { limit: 100, after: undefined }]]);
+  });
+
+  it('pages a room of 150 members 100 at a time, each page with the count and the next token', async () => {
+    // Prepare
+    const deps = unitDeps({ presenceTimeoutSeconds: 0 });
+    const users = Array.from({ length: 150 }, (_, index) => `u${String(index).padStart(3, '0')}`);
+    for (const user of users) await joined(deps.store, 'r', `c-${user}`, user);
+    await joined(deps.store, 'r', 'c1', 'alice');
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act
+    await presence(deps, caller, { action: 'presence', room: 'r' });
+    const first = postedFrames(apiMock)[0]?.frame;
+    await presence(deps, caller, { action: 'presence', room: 'r', after: String(first?.next) });
+    const second = postedFrames(apiMock)[1]?.frame;
+
+    // Assess
+    const usersOf = (frame: Record<string, unknown> | undefined) =>
+      ((frame?.members ?? []) as { user: string }[]).map((member) => member.user);
+    const listed = [...usersOf(first), ...usersOf(second)];
+    expect(first?.members).toHaveLength(100);
+    expect([first?.memberCount, second?.memberCount]).toEqual([151, 151]);
+    expect(typeof first?.next).toBe('string');
+    expect(second?.next).toBeUndefined();
+    expect(listed).toEqual([...users, 'alice'].sort());
+  });
+
+  it('answers bad_request to an after that is not a next token, and lists nothing', async () => {
+    // Prepare
+    const deps = unitDeps();
+    await joined(deps.store, 'r', 'c1', 'alice');
+    apiMock.on(PostToConnectionCommand).resolves({});
+
+    // Act + Assess
+    for (const after of ['not-a-token', Buffer.from('["alice","NOT A REGION"]').toString('base64url')]) {
+      await expect(presence(deps, caller, { action: 'presence', room: 'r', after })).rejects.toBeInstanceOf(
+        BadRequestError,
+      );
+    }
+    expect(postedFrames(apiMock)).toEqual([]);
   });
 
   it('leaves out a member of another region not heard from within the presence timeout', async () => {

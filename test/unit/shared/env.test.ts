@@ -81,6 +81,7 @@ describe('Shared: env', () => {
       'SEND_BURST',
       'MAX_ROOMS_PER_CONNECTION',
       'MAX_CONNECTIONS_PER_USER',
+      'MAX_REPLAY',
       'PRESENCE_TIMEOUT_SECONDS',
     ]) {
       delete process.env[name];
@@ -99,7 +100,13 @@ describe('Shared: env', () => {
       fanoutInlineMax: 100,
       presenceTimeoutSeconds: 45,
       deliveryQueueUrl: undefined,
-      limits: { sendRatePerSecond: 10, sendBurst: 20, maxRoomsPerConnection: 50, maxConnectionsPerUser: 10 },
+      limits: {
+        sendRatePerSecond: 10,
+        sendBurst: 20,
+        maxRoomsPerConnection: 50,
+        maxConnectionsPerUser: 10,
+        maxReplay: 500,
+      },
     });
   });
 
@@ -112,6 +119,7 @@ describe('Shared: env', () => {
       SEND_BURST: '5',
       MAX_ROOMS_PER_CONNECTION: '3',
       MAX_CONNECTIONS_PER_USER: '4',
+      MAX_REPLAY: '7',
     });
 
     // Act
@@ -123,6 +131,7 @@ describe('Shared: env', () => {
       sendBurst: 5,
       maxRoomsPerConnection: 3,
       maxConnectionsPerUser: 4,
+      maxReplay: 7,
     });
     expect(limitsOf({ limits: { sendBurst: 1 } })).toEqual({ ...DEFAULT_LIMITS, sendBurst: 1 });
     process.env.MAX_ROOMS_PER_CONNECTION = '0';

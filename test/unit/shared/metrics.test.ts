@@ -13,7 +13,7 @@ import {
 } from '../../../lambdas/shared/metrics.js';
 import { flushMetrics } from '../../../lambdas/shared/route.js';
 import { connectEvent, lambdaContext } from '../../helpers/events.js';
-import { unitDeps } from '../../helpers/unit-deps.js';
+import { NOW, unitDeps } from '../../helpers/unit-deps.js';
 
 const apiMock = mockClient(ApiGatewayManagementApiClient);
 
@@ -97,7 +97,7 @@ describe('Shared: metrics', () => {
       user: 'alice',
       connectionId: 'w1',
       region: 'eu-west-1',
-      now: 1,
+      now: NOW,
       max: 10,
     });
     const refused = await connect(deps, connectEvent('c2', 'alice'));

@@ -13,6 +13,7 @@ import {
   CONNECTION_TTL_SECONDS,
   keys,
   lastSeenOf,
+  openEntry,
   putConnection,
   registerUserConnection,
   removeConnection,
@@ -127,13 +128,14 @@ describe('Store (DynamoDB): connections', () => {
     expect(delays).toHaveLength(4);
   });
 
-  it('removes a connection: both sides of each membership, the connection item and its user entry', async () => {
+  it("removes a connection: each membership, the connection item and its entry among its user's open connections", async () => {
     // Prepare
     ddbMock
       .on(GetCommand)
-      .resolves({ Item: { pk: 'CONN#stale', sk: 'META', user: 'u', region: 'us-east-1' } });
+      .resolves({ Item: { pk: 'CONN#stale', sk: 'META', user: 'u', region: 'us-east-1', connectedAt: NOW } });
     ddbMock.on(QueryCommand).resolves({ Items: [{ room: 'r1' }, { room: 'r2' }] });
     ddbMock.on(DeleteCommand).resolves({});
+    ddbMock.on(UpdateCommand).resolves({});
 
     // Act
     const removed = await removeConnection(unitDb(), 'stale', 'eu-west-1');
@@ -157,123 +159,135 @@ describe('Store (DynamoDB): connections', () => {
         { pk: 'CONN#stale', sk: 'ROOM#r2' },
         { pk: 'ROOM#r2', sk: 'MEMBER#us-east-1#stale' },
         { pk: 'CONN#stale', sk: 'META' },
-        { pk: 'USER#u', sk: 'CONN#stale' },
       ]),
     );
-    expect(deleted).toHaveLength(6);
+    expect(deleted).toHaveLength(5);
+    const released = ddbMock
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input)
+      .at(-1);
+    expect(released).toMatchObject({
+      Key: keys.userOpen('u', 'us-east-1'),
+      UpdateExpression: 'DELETE conns :entry',
+      ExpressionAttributeValues: { ':entry': new Set([openEntry(NOW, 'stale')]) },
+    });
   });
 
-  it("registerUserConnection records the user's entry of the connection with a 2 h 10 min TTL", async () => {
+  const input = { user: 'u', connectionId: 'c', region: 'us-east-1', now: NOW, max: 3 };
+  /** The user's open-connection items: one per region, each a set of entries. */
+  const openItems = (here: string[], away: string[] = [], at = NOW - 60_000) => ({
+    Items: [
+      { region: 'us-east-1', conns: new Set(here.map((id) => openEntry(at, id))) },
+      ...(away.length === 0
+        ? []
+        : [{ region: 'eu-west-1', conns: new Set(away.map((id) => openEntry(at, id))) }]),
+    ],
+  });
+
+  it("registerUserConnection adds the connection to its region's set on the condition that the set has room", async () => {
     // Prepare
-    ddbMock.on(QueryCommand).resolves({ Items: [] });
-    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves(openItems([], ['away']));
+    ddbMock.on(UpdateCommand).resolves({});
 
     // Act
-    const allowed = await registerUserConnection(unitDb(), {
-      user: 'alice',
-      connectionId: 'c1',
-      region: 'us-east-1',
-      now: NOW,
-      max: 10,
-    });
+    const allowed = await registerUserConnection(unitDb(), input);
 
     // Assess
     expect(allowed).toBe(true);
-    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input.Item).toEqual({
-      pk: 'USER#alice',
-      sk: 'CONN#c1',
-      region: 'us-east-1',
-      connectedAt: NOW,
-      ttl: NOW / 1000 + CONNECTION_TTL_SECONDS,
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      ExpressionAttributeValues: { ':pk': 'USER#u', ':prefix': 'OPEN#' },
+    });
+    expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: keys.userOpen('u', 'us-east-1'),
+      UpdateExpression: 'ADD conns :entries SET #region = :region, #ttl = :ttl',
+      ConditionExpression: 'attribute_not_exists(conns) OR size(conns) < :allowed OR contains(conns, :entry)',
+      // One slot is taken in eu-west-1.
+      ExpressionAttributeValues: {
+        ':entries': new Set([openEntry(NOW, 'c')]),
+        ':allowed': 2,
+        ':ttl': NOW / 1000 + CONNECTION_TTL_SECONDS,
+      },
     });
   });
 
-  it("registerUserConnection frees the slots of this region's connections API Gateway no longer knows", async () => {
-    // Prepare: the user is at the limit with a gone connection here, a live one here and one elsewhere.
-    ddbMock.on(QueryCommand).resolves({
-      Items: [
-        { sk: 'CONN#gone', region: 'us-east-1' },
-        { sk: 'CONN#live', region: 'us-east-1' },
-        { sk: 'CONN#away', region: 'eu-west-1' },
-      ],
-    });
+  it("registerUserConnection frees this region's connections API Gateway no longer knows, then tries again", async () => {
+    // Prepare: the set is full with a gone connection and a live one; one more is open elsewhere.
+    ddbMock.on(QueryCommand).resolves(openItems(['gone', 'live'], ['away']));
+    ddbMock.on(UpdateCommand).rejectsOnce(conditionFailed).resolves({});
     ddbMock.on(GetCommand).resolves({});
     ddbMock.on(DeleteCommand).resolves({});
-    ddbMock.on(PutCommand).resolves({});
     const checked: string[] = [];
-    const isGone = async (connectionId: string): Promise<boolean> => {
-      checked.push(connectionId);
-      return connectionId === 'gone';
-    };
 
     // Act
     const allowed = await registerUserConnection(unitDb(), {
-      user: 'u',
-      connectionId: 'c',
-      region: 'us-east-1',
-      now: NOW,
-      max: 3,
-      isGone,
+      ...input,
+      isGone: async (connectionId) => {
+        checked.push(connectionId);
+        return connectionId === 'gone';
+      },
     });
 
-    // Assess: only this region's entries are checked; the gone one is removed and not counted.
+    // Assess: only this region's entries are checked; the gone one is released and not counted.
     expect(allowed).toBe(true);
     expect(checked.sort()).toEqual(['gone', 'live']);
-    const deleted = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
-    expect(deleted).toContainEqual({ pk: 'USER#u', sk: 'CONN#gone' });
-    expect(deleted).toContainEqual({ pk: 'CONN#gone', sk: 'META' });
-    expect(deleted).not.toContainEqual({ pk: 'USER#u', sk: 'CONN#live' });
-    expect(ddbMock.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
-      pk: 'USER#u',
-      sk: 'CONN#c',
-    });
+    const updates = ddbMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(updates.map((update) => update.UpdateExpression)).toEqual([
+      'ADD conns :entries SET #region = :region, #ttl = :ttl',
+      'DELETE conns :entry',
+      'ADD conns :entries SET #region = :region, #ttl = :ttl',
+    ]);
+    expect(updates[1]?.ExpressionAttributeValues?.[':entry']).toEqual(
+      new Set([openEntry(NOW - 60_000, 'gone')]),
+    );
+    expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toContainEqual(
+      keys.connection('gone'),
+    );
   });
 
-  it('registerUserConnection still refuses when every counted connection is alive', async () => {
-    // Prepare
-    ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a', region: 'us-east-1' }] });
+  it('registerUserConnection refuses when every counted connection is alive, and never checks a fresh one', async () => {
+    // Prepare: one entry of a minute ago, one of a $connect that may still be running.
+    ddbMock.on(QueryCommand).resolves({
+      Items: [
+        { region: 'us-east-1', conns: new Set([openEntry(NOW - 60_000, 'a'), openEntry(NOW - 1_000, 'b')]) },
+      ],
+    });
+    ddbMock.on(UpdateCommand).rejects(conditionFailed);
+    const checked: string[] = [];
 
     // Act
     const allowed = await registerUserConnection(unitDb(), {
-      user: 'u',
-      connectionId: 'c',
-      region: 'us-east-1',
-      now: NOW,
-      max: 1,
-      isGone: async () => false,
+      ...input,
+      max: 2,
+      isGone: async (connectionId) => {
+        checked.push(connectionId);
+        return false;
+      },
     });
 
     // Assess
     expect(allowed).toBe(false);
+    expect(checked).toEqual(['a']);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(1);
     expect(ddbMock.commandCalls(DeleteCommand)).toHaveLength(0);
-    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
   });
 
-  it('registerUserConnection counts live connections other than this one and refuses at the limit', async () => {
-    // Prepare
-    ddbMock.on(QueryCommand).resolves({ Items: [{ sk: 'CONN#a' }, { sk: 'CONN#b' }] });
+  it("registerUserConnection refuses with no write when other regions hold the user's every slot", async () => {
+    // Prepare: two open elsewhere, and one whose connection must be over (older than 2 h 10 min).
+    ddbMock.on(QueryCommand).resolves({
+      Items: [
+        { region: 'eu-west-1', conns: new Set([openEntry(NOW - 60_000, 'x'), openEntry(NOW - 60_000, 'y')]) },
+        {
+          region: 'ap-south-1',
+          conns: new Set([openEntry(NOW - (CONNECTION_TTL_SECONDS + 1) * 1000, 'old')]),
+        },
+      ],
+    });
 
     // Act
-    const refused = await registerUserConnection(unitDb(), {
-      user: 'u',
-      connectionId: 'c',
-      region: 'us-east-1',
-      now: NOW,
-      max: 2,
-    });
-    const allowed = await registerUserConnection(unitDb(), {
-      user: 'u',
-      connectionId: 'c',
-      region: 'us-east-1',
-      now: NOW,
-      max: 3,
-    });
+    const refused = await registerUserConnection(unitDb(), { ...input, max: 2 });
 
     // Assess
-    expect([refused, allowed]).toEqual([false, true]);
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      FilterExpression: '#ttl > :now',
-      ExpressionAttributeValues: { ':pk': 'USER#u', ':prefix': 'CONN#', ':now': NOW / 1000 },
-    });
+    expect(refused).toBe(false);
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
