@@ -60,7 +60,8 @@ describe('Local stack: actions and replies', () => {
       from: 'erin',
       body: 'from the primary',
     });
-    // A retry in the other region once the claim has replicated gets the first ack, and no message.
+    // The sender's retry in the other region, once the claim has replicated, gets the first ack and
+    // sends no message; another sender's use of the id is a conflict.
     await eventually(async () => {
       const claim = await stack.dynamoDb(secondary).send(
         new GetItemCommand({
@@ -71,13 +72,17 @@ describe('Local stack: actions and replies', () => {
       );
       return claim.Item !== undefined;
     });
-    const retried = await frank.request({
+    const erinAway = await open('erin', secondary);
+    await erinAway.request({ action: 'join', room: 'cross-room' });
+    const retried = await erinAway.request({
       action: 'send',
       room: 'cross-room',
       id: 'c-1',
       body: 'from the primary',
     });
     expect(retried).toMatchObject({ type: 'ack', origin: primary, seq: ack.seq, ts: ack.ts });
+    const taken = await frank.request({ action: 'send', room: 'cross-room', id: 'c-1', body: 'mine' });
+    expect(taken).toMatchObject({ type: 'error', code: 'conflict' });
     const back = await frank.request({
       action: 'send',
       room: 'cross-room',

@@ -5,8 +5,11 @@
  * action's reply), every frame posted must be a valid server frame, no handler may throw, and a
  * frame the protocol refuses must not change a single stored item.
  *
- * Size: {@link INVALID_RUNS} batches of up to {@link BATCH} refused frames, plus {@link MIXED_RUNS}
- * frames of every kind: about 2,300 frames per run (under a minute on two cores).
+ * Size: {@link INVALID_RUNS} batches of up to {@link BATCH} refused frames, {@link HOSTILE_RUNS}
+ * hostile ones (bodies nested up to 5,000 deep, messages up to 128 KB as API Gateway assembles them
+ * from several frames, cursors of thousands of keys), plus {@link MIXED_RUNS} frames of every
+ * kind: about 2,500 frames per run (under a minute on two cores). The frames themselves, split
+ * and over the limits, are the local gateway's, tested over real sockets in `test/e2e/limits.test.ts`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +27,7 @@ import { createTable } from '../helpers/table.js';
 const INVALID_RUNS = 250;
 const BATCH = 8;
 const MIXED_RUNS = 1_200;
+const HOSTILE_RUNS = 150;
 const MAX_BODY_BYTES = 512;
 const MEMBER = 'fz-member';
 
@@ -189,6 +193,55 @@ const anyFrameText: fc.Arbitrary<string> = fc.oneof(
 
 const isRefused = (text: string): boolean => !parseClientFrame(text, MAX_BODY_BYTES).ok;
 
+/** A value nested `depth` deep (`[]` and `{}` have depth 1), built without recursion. */
+const nested = (depth: number, kind: 'array' | 'object'): unknown => {
+  let value: unknown = 0;
+  for (let level = 0; level < depth; level += 1) value = kind === 'array' ? [value] : { k: value };
+  return value;
+};
+
+/** The largest message API Gateway delivers (128 KiB, over several frames): what a route can receive. */
+const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** A `since` of `count` origins, well-formed (`xx-name-<n>`) or made up. */
+const cursorOf = (count: number, wellFormed: boolean): Record<string, number> =>
+  Object.fromEntries(
+    Array.from({ length: count }, (_, index) => [wellFormed ? `us-east-${index}` : `origin ${index}`, index]),
+  );
+
+/** Hostile frames: bodies nested up to 5,000 deep, messages up to 128 KB, cursors of thousands of keys. */
+const hostileText: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .tuple(
+      fc.integer({ min: 33, max: 5_000 }),
+      fc.constantFrom<'array' | 'object'>('array', 'object'),
+      validRoom,
+    )
+    .map(([depth, kind, room]) =>
+      JSON.stringify({ action: 'send', room, id: 'deep', body: nested(depth, kind) }),
+    ),
+  fc
+    .tuple(
+      fc.integer({ min: 33, max: 5_000 }),
+      fc.constantFrom('join', 'history', 'presence', 'ping', 'leave'),
+      fc.constantFrom('since', 'room', 'ref', 'limit', 'before', 'after', 'extra'),
+    )
+    .map(([depth, action, key]) =>
+      JSON.stringify({ action, room: 'fuzz', [key]: nested(depth, key === 'since' ? 'object' : 'array') }),
+    ),
+  fc
+    .integer({ min: MAX_BODY_BYTES + 1, max: MAX_MESSAGE_BYTES - 100 })
+    .map((length) => JSON.stringify({ action: 'send', room: 'fuzz', id: 'big', body: 'z'.repeat(length) })),
+  fc
+    .tuple(fc.integer({ min: 17, max: 5_000 }), fc.boolean())
+    .map(([count, wellFormed]) =>
+      JSON.stringify({ action: 'join', room: 'fuzz', since: cursorOf(count, wellFormed) }),
+    ),
+  fc
+    .integer({ min: 1_000, max: MAX_MESSAGE_BYTES - 100 })
+    .map((length) => JSON.stringify({ action: 'presence', room: 'fuzz', after: 'n'.repeat(length) })),
+);
+
 // --- Setup ------------------------------------------------------------------------------------
 
 beforeAll(async () => {
@@ -261,6 +314,20 @@ describe('Fuzz: frames to every route', () => {
         },
       ),
       { numRuns: INVALID_RUNS },
+    );
+  }, 180_000);
+
+  it('refuses hostile frames (nested 5,000 deep, 128 KB, cursors of thousands of keys) and changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileText, fc.boolean(), async (text, asMember) => {
+        expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+        const before = await snapshot();
+        const reply = await deliverFrame(text, asMember ? MEMBER : 'fz-hostile');
+        expect(reply.type).toBe('error');
+        expect(['bad_request', 'payload_too_large']).toContain(reply.code);
+        expect(await snapshot()).toEqual(before);
+      }),
+      { numRuns: HOSTILE_RUNS },
     );
   }, 180_000);
 

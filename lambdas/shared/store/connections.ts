@@ -12,7 +12,7 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { admitUserConnection, type OpenEntry } from './admission.js';
-import { collect, type Db, isConditionFailure, queryAll, updateIf } from './db.js';
+import { collect, type Db, isConditionFailure, queryAll, removeFromSet, updateIf } from './db.js';
 import {
   CONNECTION_TTL_SECONDS,
   type ConnectionItem,
@@ -118,19 +118,16 @@ export const lastSeenOf = async (
 };
 
 /** Takes a connection's entry out of its user's open connections in its region. */
-const releaseOpenEntry = async (
+const releaseOpenEntry = (
   db: Db,
   input: { user: string; region: string; connectionId: string; connectedAt: number },
-): Promise<void> => {
-  await db.client.send(
-    new UpdateCommand({
-      TableName: db.table,
-      Key: keys.userOpen(input.user, input.region),
-      UpdateExpression: 'DELETE conns :entry',
-      ExpressionAttributeValues: { ':entry': new Set([openEntry(input.connectedAt, input.connectionId)]) },
-    }),
+): Promise<void> =>
+  removeFromSet(
+    db,
+    keys.userOpen(input.user, input.region),
+    'conns',
+    openEntry(input.connectedAt, input.connectionId),
   );
-};
 
 /**
  * Removes a connection, all its memberships and its entry among its user's open connections

@@ -11,6 +11,7 @@
  * ```
  */
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -83,6 +84,51 @@ export const updateIf = async (
   } catch (error) {
     if (isConditionFailure(error)) return false;
     throw error;
+  }
+};
+
+/**
+ * Deletes `element` from the string set `attribute` of the item at `key`, and the item with it once
+ * the set is empty (DynamoDB removes a set attribute whose last element is deleted). Creates no
+ * item where there is none. The item's delete is conditional on the set still being absent, so an
+ * element added in between is kept.
+ */
+export const removeFromSet = async (
+  db: Db,
+  key: Record<string, string>,
+  attribute: string,
+  element: string,
+): Promise<void> => {
+  let remaining: Record<string, unknown> | undefined;
+  try {
+    const result = await db.client.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: key,
+        UpdateExpression: 'DELETE #set :element',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#set': attribute },
+        ExpressionAttributeValues: { ':element': new Set([element]) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    remaining = result.Attributes ?? {};
+  } catch (error) {
+    if (isConditionFailure(error)) return;
+    throw error;
+  }
+  if (remaining[attribute] !== undefined) return;
+  try {
+    await db.client.send(
+      new DeleteCommand({
+        TableName: db.table,
+        Key: key,
+        ConditionExpression: 'attribute_not_exists(#set)',
+        ExpressionAttributeNames: { '#set': attribute },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
   }
 };
 

@@ -12,7 +12,7 @@
  * ```
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { collect, type Db, isConditionFailure, queryAll, queryPages, updateIf } from './db.js';
+import { collect, type Db, isConditionFailure, queryAll, queryPages, removeFromSet, updateIf } from './db.js';
 import {
   CONNECTION_TTL_SECONDS,
   epochSeconds,
@@ -97,44 +97,6 @@ const addPresent = async (
     );
   } catch (error) {
     if (!(onlyIfMissing && isConditionFailure(error))) throw error;
-  }
-};
-
-/** Takes this connection out of its present member of the room, and deletes the member once empty. */
-const removePresent = async (
-  db: Db,
-  input: { room: string; user: string; region: string; connectionId: string },
-) => {
-  const key = keys.present(input.room, input.user, input.region);
-  const result = await db.client
-    .send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: key,
-        UpdateExpression: 'DELETE connections :connection',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':connection': new Set([input.connectionId]) },
-        ReturnValues: 'ALL_NEW',
-      }),
-    )
-    .catch((error: unknown) => {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    });
-  // DynamoDB removes a set attribute whose last element is deleted. The delete is conditional: a
-  // join of the same (user, region) may have added a connection in between.
-  if (result !== undefined && result.Attributes?.connections === undefined) {
-    await db.client
-      .send(
-        new DeleteCommand({
-          TableName: db.table,
-          Key: key,
-          ConditionExpression: 'attribute_not_exists(connections)',
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
   }
 };
 
@@ -233,7 +195,9 @@ export const removeMembership = async (
   );
   if (removed.Attributes === undefined && member.Attributes === undefined) return false;
   const user = input.user ?? (member.Attributes?.user as string | undefined);
-  if (user !== undefined) await removePresent(db, { ...input, user });
+  if (user !== undefined) {
+    await removeFromSet(db, keys.present(input.room, user, input.region), 'connections', input.connectionId);
+  }
   if (removed.Attributes === undefined) return false;
   await updateIf(db, keys.connection(input.connectionId), {
     expression: 'ADD rooms :minus',

@@ -135,7 +135,10 @@ describe('Store (DynamoDB): connections', () => {
       .resolves({ Item: { pk: 'CONN#stale', sk: 'META', user: 'u', region: 'us-east-1', connectedAt: NOW } });
     ddbMock.on(QueryCommand).resolves({ Items: [{ room: 'r1' }, { room: 'r2' }] });
     ddbMock.on(DeleteCommand).resolves({});
-    ddbMock.on(UpdateCommand).resolves({});
+    // Each set keeps another element: no item goes with its last one.
+    ddbMock
+      .on(UpdateCommand)
+      .resolves({ Attributes: { connections: new Set(['x']), conns: new Set(['y']) } });
 
     // Act
     const removed = await removeConnection(unitDb(), 'stale', 'eu-west-1');
@@ -168,8 +171,10 @@ describe('Store (DynamoDB): connections', () => {
       .at(-1);
     expect(released).toMatchObject({
       Key: keys.userOpen('u', 'us-east-1'),
-      UpdateExpression: 'DELETE conns :entry',
-      ExpressionAttributeValues: { ':entry': new Set([openEntry(NOW, 'stale')]) },
+      UpdateExpression: 'DELETE #set :element',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#set': 'conns' },
+      ExpressionAttributeValues: { ':element': new Set([openEntry(NOW, 'stale')]) },
     });
   });
 
@@ -233,10 +238,10 @@ describe('Store (DynamoDB): connections', () => {
     const updates = ddbMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
     expect(updates.map((update) => update.UpdateExpression)).toEqual([
       'ADD conns :entries SET #region = :region, #ttl = :ttl',
-      'DELETE conns :entry',
+      'DELETE #set :element',
       'ADD conns :entries SET #region = :region, #ttl = :ttl',
     ]);
-    expect(updates[1]?.ExpressionAttributeValues?.[':entry']).toEqual(
+    expect(updates[1]?.ExpressionAttributeValues?.[':element']).toEqual(
       new Set([openEntry(NOW - 60_000, 'gone')]),
     );
     expect(ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toContainEqual(

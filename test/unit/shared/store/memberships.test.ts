@@ -164,7 +164,8 @@ describe('Store (DynamoDB): memberships', () => {
     const deletes = ddbMock.commandCalls(DeleteCommand).map((call) => call.args[0].input);
     expect(deletes.at(-1)).toMatchObject({
       Key: keys.present('r', 'alice', 'us-east-1'),
-      ConditionExpression: 'attribute_not_exists(connections)',
+      ConditionExpression: 'attribute_not_exists(#set)',
+      ExpressionAttributeNames: { '#set': 'connections' },
     });
   });
 
