@@ -11,7 +11,6 @@
  * gateway and mappings), `stack-controls.ts` (outages, faults, tokens) and `lifecycle.ts` (the
  * stops, in reverse order).
  */
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +27,7 @@ import {
   type FaultRequest,
   type FaultSettings,
 } from './fault-controller.js';
+import { freePort } from './free-port.js';
 import type { RegionGateway } from './gateway.js';
 import { GlobalEndpoint } from './global-endpoint.js';
 import type { FaultHook, InvocationRecord, LambdaService } from './lambda-service.js';
@@ -47,6 +47,7 @@ import { StreamReader } from './stream-reader.js';
 import type { RegionModel } from './template.js';
 import { localJwtSecret } from './token.js';
 
+export { freePort } from './free-port.js';
 export { LOCAL_ACCOUNT_ID } from './provision.js';
 export type { LocalRegion } from './region.js';
 
@@ -163,18 +164,6 @@ export interface LocalStack {
   /** Stops everything the stack started; idempotent. */
   stop(): Promise<void>;
 }
-
-/** A port the OS says is free right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 
 const defaultRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
