@@ -34,10 +34,13 @@ export interface TestClient {
 
 let refs = 0;
 
-/** Opens a WebSocket and resolves once it is open; rejects with the HTTP status if refused. */
-export const connect = (url: string): Promise<TestClient> =>
+/**
+ * Opens a WebSocket and resolves once it is open; rejects with the HTTP status if refused.
+ * `options` are `ws`'s (e.g. `{ origin }`: the `ws` client sends no `Origin` unless told to).
+ */
+export const connect = (url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> =>
   new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     const frames: Frame[] = [];
     const waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
     const closed = new Promise<{ code: number; reason: string }>((resolveClosed) => {
@@ -107,9 +110,9 @@ export class HandshakeRefused extends Error {
 }
 
 /** The HTTP status a handshake is refused with (fails if it is accepted). */
-export const refusedStatus = async (url: string): Promise<number> => {
+export const refusedStatus = async (url: string, options: WebSocket.ClientOptions = {}): Promise<number> => {
   try {
-    const client = await connect(url);
+    const client = await connect(url, options);
     await client.close();
   } catch (error) {
     if (error instanceof HandshakeRefused) return error.status;
