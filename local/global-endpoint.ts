@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { refuseUpgrade } from './gateway-http.js';
 import type { RegionsDocument } from './regions-document.js';
-import { OriginPolicy, pageOrigins } from './request-guards.js';
+import { localRequestRefusal, OriginPolicy, pageOrigins } from './request-guards.js';
 
 /** A region as the global endpoint sees it. */
 export interface GlobalRegion {
@@ -262,6 +262,14 @@ export class GlobalEndpoint {
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.options.port}`);
     const path = url.pathname;
+    // Every control and the token endpoint: no rebound host name, no form of another site.
+    if (path === '/_local' || path.startsWith('/_local/')) {
+      const refused = localRequestRefusal(req.method ?? 'GET', req.headers);
+      if (refused !== undefined) {
+        this.options.log(`[global] ${req.method} ${path} refused: ${refused}`);
+        return json(res, 403, { message: refused });
+      }
+    }
     if (path === '/_local/regions' && req.method === 'GET') return json(res, 200, this.regionsDocument());
     const outage = /^\/_local\/regions\/([^/]+)\/outage$/.exec(path);
     if (outage?.[1]) {

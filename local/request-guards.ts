@@ -8,8 +8,13 @@
  * - a WebSocket handshake that carries an `Origin` must come from the stack's own page
  *   (`http://127.0.0.1:<global port>`, `http://localhost:<global port>`) or an origin the developer
  *   allowed (`--allow-origin`); one with no `Origin` is not from a browser and is let through, as
- *   API Gateway lets every handshake through (it checks no `Origin` at all).
+ *   API Gateway lets every handshake through (it checks no `Origin` at all);
+ * - a `/_local` request must name a loopback address in its `Host` (a rebound name does not);
+ * - a `/_local` request that changes state (any method but GET and HEAD) must be sent with
+ *   `Content-Type: application/json`, which no form can send and which a page of another origin can
+ *   send only after a CORS preflight that the stack never answers.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** The origins the stack's own page is served from, for a global endpoint on `port`. */
 export const pageOrigins = (port: number): string[] => [
@@ -75,3 +80,39 @@ export class OriginPolicy {
     return `Origin ${JSON.stringify(value)} may not open a WebSocket to the local stack; allow a front end of your own with --allow-origin <origin> (PARLEY_ALLOW_ORIGINS)`;
   }
 }
+
+/**
+ * Whether a `Host` header names a loopback address: `127.x.x.x`, `localhost` or `[::1]`, with or
+ * without a port.
+ */
+export const isLoopbackHost = (host: string | undefined): boolean => {
+  if (host === undefined) return false;
+  const match = /^(\[[^\]]*\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(host.trim());
+  if (!match) return false;
+  const [, name = '', port] = match;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535)) return false;
+  const lower = name.toLowerCase();
+  if (lower === 'localhost' || lower === '[::1]') return true;
+  const octets = lower.split('.');
+  return (
+    octets.length === 4 &&
+    octets[0] === '127' &&
+    octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255)
+  );
+};
+
+/** Whether a `Content-Type` header is JSON's (`application/json`, parameters allowed). */
+export const isJsonContentType = (value: string | undefined): boolean =>
+  value?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+
+/**
+ * Why a `/_local` request is refused (answered 403), or undefined if it may proceed: a `Host` that
+ * is not a loopback address, or a state-changing method without `Content-Type: application/json`.
+ */
+export const localRequestRefusal = (method: string, headers: IncomingHttpHeaders): string | undefined => {
+  if (!isLoopbackHost(headers.host))
+    return `/_local requests must be sent to a loopback address (Host 127.0.0.1:<port>, localhost:<port> or [::1]:<port>), not ${JSON.stringify(headers.host ?? '')}`;
+  if (method !== 'GET' && method !== 'HEAD' && !isJsonContentType(headers['content-type']))
+    return `a ${method} to /_local must be sent with Content-Type: application/json (a DELETE too, with no body), so that no web page can send it as a form`;
+  return undefined;
+};

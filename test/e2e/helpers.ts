@@ -8,6 +8,12 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 
+/**
+ * The headers every state-changing `/_local` request needs (`POST`, `DELETE`, a bodiless one too):
+ * the stack refuses others with 403, so that no other site's form can drive it.
+ */
+export const LOCAL_CONTROL = { 'content-type': 'application/json' } as const;
+
 /** A server frame as received (parsed JSON). */
 export type Frame = Record<string, unknown> & { type?: string };
 
