@@ -128,7 +128,15 @@ export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Prom
     const response = await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(1_000) });
     return response.status > 0;
   };
-  await waitUntilReady('DynamoDB Local', child, probe, timeoutMs, output);
+  try {
+    await waitUntilReady('DynamoDB Local', child, probe, timeoutMs, output);
+  } catch (error) {
+    // A JRE's `java` has no compiler: say what to install rather than leave a JVM stack trace.
+    if (!/jdk\.compiler/.test(output())) throw error;
+    throw new Error(
+      `DynamoDB Local starts through ${DYNAMODB_LOOPBACK_LAUNCHER}, which java compiles as it runs it: install a JDK 17+ (a JRE has no compiler)\n${(error as Error).message}`,
+    );
+  }
   return { endpoint, port, stop: () => stopChild(child) };
 };
 
