@@ -15,6 +15,7 @@
  * | `--failure-threshold n` | `PARLEY_FAILURE_THRESHOLD` | 2 |
  * | `--log-level LEVEL` | `PARLEY_HANDLER_LOG_LEVEL` | the template's |
  * | `--lambda-concurrency n` | `PARLEY_LAMBDA_CONCURRENCY` | 1000 per region (Lambda's default quota; over it invocations are throttled) |
+ * | `--allow-origin origin` (repeatable) | `PARLEY_ALLOW_ORIGINS` (comma-separated) | none: only the stack's own page (and clients that send no `Origin`) may open a WebSocket |
  * | `--verbose` | `PARLEY_VERBOSE=1` | handler logs go to `.local/logs/` |
  * | `--no-synth-cache` | `PARLEY_SYNTH_CACHE=0` | the synthesis is reused while `bin/`, `lib/`, `cdk.json` are unchanged |
  * | | `PARLEY_JWT_SECRET` | `parley-local-secret` |
@@ -23,12 +24,15 @@
  * (split at the first `=`, the value kept as the string typed; keys the app does not read are
  * ignored), so any configuration of `lib/config.ts` runs locally, e.g. `npm start -- -c sendBurst=5`.
  * A value the app refuses ends the start with its `ConfigError` message and exit code 2. `--regions`
- * and `--routing` win over `-c` for their key, and any of them over the environment.
+ * and `--routing` win over `-c` for their key, and any of them over the environment. `--allow-origin`
+ * replaces `PARLEY_ALLOW_ORIGINS` when given; an origin that is not `scheme://host[:port]` ends the
+ * start with exit code 2.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/config.js';
 import { parseContextArgs } from '../lib/context-args.js';
 import { killEnginesSync } from './engines.js';
+import { allowedOriginsFrom } from './request-guards.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.js';
 
 const { values } = parseArgs({
@@ -44,6 +48,7 @@ const { values } = parseArgs({
     'failure-threshold': { type: 'string' },
     'log-level': { type: 'string' },
     'lambda-concurrency': { type: 'string' },
+    'allow-origin': { type: 'string', multiple: true },
     verbose: { type: 'boolean' },
     'no-synth-cache': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -55,8 +60,9 @@ if (values.help) {
     'usage: npm start -- [-c|--context key=value ...] [--regions a,b] [--port 4510] [--region-ports 4511,4512]\n' +
       '                    [--dynamodb-port n] [--sqs-port n] [--routing failover|latency] [--health-interval ms]\n' +
       '                    [--failure-threshold n] [--log-level LEVEL] [--lambda-concurrency n] [--verbose]\n' +
-      '                    [--no-synth-cache]\n' +
-      '  -c key=value   any CDK context key of the app (lib/config.ts), as with cdk synth; repeatable\n',
+      '                    [--no-synth-cache] [--allow-origin http://localhost:3000 ...]\n' +
+      '  -c key=value   any CDK context key of the app (lib/config.ts), as with cdk synth; repeatable\n' +
+      "  --allow-origin a browser origin, besides the stack's own page, whose pages may open a WebSocket; repeatable\n",
   );
   process.exit(0);
 }
@@ -115,6 +121,13 @@ const lambdaConcurrency = int(
   values['lambda-concurrency'] ?? env.PARLEY_LAMBDA_CONCURRENCY,
 );
 if (lambdaConcurrency !== undefined) options.lambdaConcurrency = lambdaConcurrency;
+try {
+  const allowOrigins = allowedOriginsFrom(values['allow-origin'], env.PARLEY_ALLOW_ORIGINS);
+  if (allowOrigins.length > 0) options.allowOrigins = allowOrigins;
+} catch (error) {
+  process.stderr.write(`--allow-origin: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 if (values['no-synth-cache'] === true || env.PARLEY_SYNTH_CACHE === '0') options.synthCache = false;
 if (verbose) options.log = (line) => process.stdout.write(`${line}\n`);
 

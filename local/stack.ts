@@ -11,7 +11,6 @@
  * gateway and mappings), `stack-controls.ts` (outages, faults, tokens) and `lifecycle.ts` (the
  * stops, in reverse order).
  */
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +27,7 @@ import {
   type FaultRequest,
   type FaultSettings,
 } from './fault-controller.js';
+import { freePort } from './free-port.js';
 import type { RegionGateway } from './gateway.js';
 import { GlobalEndpoint } from './global-endpoint.js';
 import type { FaultHook, InvocationRecord, LambdaService } from './lambda-service.js';
@@ -41,12 +41,14 @@ import {
 } from './provision.js';
 import { assembleRegion, type LocalRegion } from './region.js';
 import { Replicator } from './replicator.js';
+import { normalizeOrigin, pageOrigins } from './request-guards.js';
 import { LocalSecretsManager } from './secrets-manager.js';
 import { stackControls } from './stack-controls.js';
 import { StreamReader } from './stream-reader.js';
 import type { RegionModel } from './template.js';
 import { localJwtSecret } from './token.js';
 
+export { freePort } from './free-port.js';
 export { LOCAL_ACCOUNT_ID } from './provision.js';
 export type { LocalRegion } from './region.js';
 
@@ -73,6 +75,12 @@ export interface LocalStackOptions {
    * `parley-local-secret`
    */
   jwtSecret?: string;
+  /**
+   * Browser origins, besides the stack's own page, whose pages may open a WebSocket to the global
+   * endpoint and the regions (a front end of your own, e.g. `http://localhost:3000`); a handshake
+   * with no `Origin` (not a browser) always may. @default none (`npm start`: `--allow-origin`)
+   */
+  allowOrigins?: readonly string[];
   /** Health check interval of the global endpoint. @default 1000 */
   healthIntervalMs?: number;
   /** Consecutive health check failures that mark a region unhealthy. @default 2 */
@@ -164,18 +172,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** A port the OS says is free right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-
 const defaultRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
@@ -194,6 +190,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   const globalPort = options.globalPort ?? DEFAULT_GLOBAL_PORT;
   const { log, progress } = stackLogging(root, globalPort, options.log, options.progress);
   const jwtSecret = options.jwtSecret ?? localJwtSecret();
+  // Checked before anything starts, so that a malformed origin stops the start with its message
+  // rather than match no browser origin at all.
+  const allowOrigins = (options.allowOrigins ?? []).map(normalizeOrigin);
   const runDir = join(root, '.local', 'run', String(globalPort));
   const lifecycle = new Lifecycle(log, runDir);
 
@@ -268,6 +267,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         },
         settings: {
           ...options,
+          allowedOrigins: [...pageOrigins(globalPort), ...allowOrigins],
           retryDelayMs:
             options.retryDelayMs ?? ((attempt: number) => Math.min(1_000, 100 * 2 ** (attempt - 1))),
           pollIntervalMs: options.pollIntervalMs ?? 200,
@@ -330,6 +330,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       port: globalPort,
       regions: localRegions.map((r) => ({ name: r.name, port: r.port })),
       routing: synthesized.routing,
+      allowOrigins,
       ...(options.healthIntervalMs !== undefined ? { healthIntervalMs: options.healthIntervalMs } : {}),
       ...(options.failureThreshold !== undefined ? { failureThreshold: options.failureThreshold } : {}),
       control: {

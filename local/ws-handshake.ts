@@ -1,5 +1,6 @@
 /**
- * A WebSocket handshake at the local gateway, in API Gateway's order: the outage and the stage
+ * A WebSocket handshake at the local gateway: first the local stack's own rule (a browser's
+ * `Origin` must be allowed, `request-guards.ts`), then API Gateway's order: the outage and the stage
  * path, `$connect`'s throttle, the REQUEST authorizer, the `$connect` integration (a non-2xx
  * answer refuses), then the upgrade, with API Gateway's frame limit read off the socket.
  */
@@ -12,6 +13,7 @@ import { FrameSizeMonitor } from './frame-limits.js';
 import { firstHeader, refuseUpgrade } from './gateway-http.js';
 import { type Integrations, IntegrationTimeoutError } from './gateway-integration.js';
 import { CLOSE_MESSAGE_TOO_BIG, INTEGRATION_TIMEOUT_MESSAGE } from './gateway-quotas.js';
+import type { OriginPolicy } from './request-guards.js';
 import type { RouteModel } from './template.js';
 import type { StageThrottle } from './token-bucket.js';
 import { authorize } from './ws-authorizer.js';
@@ -27,6 +29,8 @@ export interface HandshakeGateway {
   port: number;
   stage: string;
   inOutage(): boolean;
+  /** Which browser origins may connect (not API Gateway's rule: it checks no `Origin`). */
+  origins: OriginPolicy;
   /** The API's routes by route key. */
   routes: ReadonlyMap<string, RouteModel>;
   throttle: StageThrottle;
@@ -47,6 +51,12 @@ export const handleUpgrade = async (
   head: Buffer,
 ): Promise<void> => {
   const { integrations, connections } = gateway;
+  // Before anything runs for it: a page of another site gets no authorizer or $connect call.
+  const refused = gateway.origins.refusal(req.headers.origin);
+  if (refused !== undefined) {
+    gateway.log(`[${gateway.region}] handshake refused: ${refused}`);
+    return refuseUpgrade(socket, 403, refused);
+  }
   if (gateway.inOutage()) return refuseUpgrade(socket, 503, 'Service Unavailable');
   const url = new URL(req.url ?? '/', `http://127.0.0.1:${gateway.port}`);
   const path = url.pathname.replace(/\/+$/, '');

@@ -4,13 +4,15 @@
  * local stack: two pages, one per region, chat; message bodies with HTML are shown as text; the
  * region of one page goes down, the page fails over to the other region on its own, shows each
  * message it missed once and says "reconnected, caught up N messages". Screenshots go to
- * `.local/screenshots/`.
+ * `.local/screenshots/`. And a page of another origin in the same browser opens no WebSocket to
+ * the stack and cannot change its faults.
  */
+import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { type Browser, launchBrowser, resolveChromium } from './browser-helpers.js';
-import { startTestStack } from './helpers.js';
+import { LOCAL_CONTROL, startTestStack } from './helpers.js';
 
 let stack: LocalStack;
 let browser: Browser;
@@ -156,4 +158,74 @@ describe('Web chat page in Chromium', () => {
     await browser.screenshot(alice, '4-alice-after-recovery');
     await browser.screenshot(bob, '4-bob-after-recovery');
   }, 600_000);
+});
+
+describe('Another origin in Chromium', () => {
+  let other: Server | undefined;
+  afterAll(async () => {
+    await new Promise((resolve) => (other ? other.close(resolve) : resolve(undefined)));
+  });
+
+  it('opens no WebSocket to the stack and cannot change its faults, by form-like post or by fetch', async () => {
+    // Another site, as far as the browser knows: a page of another origin (another port) on this machine.
+    other = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>another site</title><p>another site</p>');
+    });
+    await new Promise<void>((resolve) => other?.listen(0, '127.0.0.1', resolve));
+    const address = other.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const page = await browser.open(`http://127.0.0.1:${port}/`);
+    const faultsUrl = `${stack.endpoints.web}_local/faults`;
+    const token = await stack.token('mallory');
+    const outcome = await page.evaluate(
+      async ({ endpoints, faults, json }) => {
+        // Resolves once each socket has opened or closed: 'open' or the close code.
+        const sockets = await Promise.all(
+          endpoints.map(
+            (url) =>
+              new Promise<string>((resolve) => {
+                const socket = new WebSocket(url);
+                socket.onopen = () => {
+                  socket.close();
+                  resolve('open');
+                };
+                socket.onclose = (event) => resolve(`closed ${event.code}`);
+              }),
+          ),
+        );
+        const body = JSON.stringify({ replication: { lagMs: 999 } });
+        // What a form can send: a simple request, no preflight; its answer is opaque, but it arrives.
+        await fetch(faults, {
+          method: 'POST',
+          mode: 'no-cors',
+          headers: { 'content-type': 'text/plain' },
+          body,
+        });
+        // With the JSON content type the browser asks first (a preflight), which the stack refuses.
+        let withJson = 'sent';
+        try {
+          await fetch(faults, { method: 'POST', headers: json, body });
+        } catch {
+          withJson = 'blocked by the browser';
+        }
+        return { sockets, withJson };
+      },
+      {
+        endpoints: [stack.endpoints.global, ...Object.values(stack.endpoints.regions)].map(
+          (endpoint) => `${endpoint}?token=${token}`,
+        ),
+        faults: faultsUrl,
+        json: LOCAL_CONTROL,
+      },
+    );
+    // A refused handshake is a close without a close frame, to the page.
+    expect(outcome).toEqual({
+      sockets: ['global endpoint', ...Object.keys(stack.endpoints.regions)].map(() => 'closed 1006'),
+      withJson: 'blocked by the browser',
+    });
+    // The first post was answered before its fetch settled, the second never sent: no fault changed.
+    expect(((await (await fetch(faultsUrl)).json()) as { faults: unknown }).faults).toEqual({});
+    await page.close();
+  });
 });

@@ -11,7 +11,7 @@ import { ConfigError, parseConfig } from '../../lib/config.js';
 import { freePort } from '../../local/stack.js';
 import { signLocalToken } from '../../local/token.js';
 import { runProcess } from '../helpers/process.js';
-import { connect, type Frame } from './helpers.js';
+import { connect, type Frame, refusedStatus } from './helpers.js';
 
 let child: ChildProcess | undefined;
 
@@ -59,6 +59,13 @@ describe('npm start with a bad -c', () => {
     },
   );
 
+  it('refuses an --allow-origin that is not scheme://host[:port] with exit code 2, before starting anything', async () => {
+    const result = await runProcess('npm', ['start', '--', '--allow-origin', '*']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--allow-origin: an allowed origin is scheme://host[:port]');
+    expect(result.stdout).not.toContain('Parley local stack: starting');
+  });
+
   it('ends with the app’s ConfigError message naming the key, no stack trace, exit 2, for -c maxBodyBytes=abc', async () => {
     let appMessage = '';
     try {
@@ -88,6 +95,8 @@ describe('npm start with a bad -c', () => {
 // One stack start serves the tests below, in order (each start takes seconds on 2 cores); the last
 // one stops it.
 describe('npm start', () => {
+  /** A developer's own front end, allowed with --allow-origin. */
+  const FRONT_END = 'http://localhost:3000';
   const ports = { global: 0, first: 0, second: 0 };
   let output = '';
 
@@ -108,6 +117,8 @@ describe('npm start', () => {
         'sendBurst=5',
         '--context',
         'sendRatePerSecond=1',
+        '--allow-origin',
+        FRONT_END,
       ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -158,6 +169,17 @@ describe('npm start', () => {
       }
     } finally {
       await client.close();
+    }
+  });
+
+  it('lets pages of --allow-origin open a WebSocket, and no other origin', async () => {
+    const token = await signLocalToken('dana');
+    for (const port of [ports.global, ports.first]) {
+      const url = `ws://127.0.0.1:${port}/?token=${token}`;
+      const client = await connect(url, { origin: FRONT_END });
+      expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+      await client.close();
+      expect(await refusedStatus(url, { origin: 'https://evil.example' })).toBe(403);
     }
   });
 

@@ -11,7 +11,15 @@ import {
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { connect, eventually, type Frame, startTestStack, type TestClient, urlFor } from './helpers.js';
+import {
+  connect,
+  eventually,
+  type Frame,
+  LOCAL_CONTROL,
+  startTestStack,
+  type TestClient,
+  urlFor,
+} from './helpers.js';
 
 let stack: LocalStack;
 let primary: string;
@@ -211,6 +219,7 @@ describe('Fault injection: connection drops and the HTTP API', () => {
     const open0 = members.filter((m) => m.ws.readyState === m.ws.OPEN).length;
     const response = await fetch(`${stack.endpoints.web}_local/faults`, {
       method: 'POST',
+      headers: LOCAL_CONTROL,
       body: JSON.stringify({ drop: { region: secondary, count: 2 } }),
     });
     expect(response.status).toBe(200);
@@ -231,6 +240,7 @@ describe('Fault injection: connection drops and the HTTP API', () => {
     const url = `${stack.endpoints.web}_local/faults`;
     const set = await fetch(url, {
       method: 'POST',
+      headers: LOCAL_CONTROL,
       body: JSON.stringify({ connections: { throttle: 0.05 }, replication: { lagMs: 200 } }),
     });
     expect(set.status).toBe(200);
@@ -239,10 +249,15 @@ describe('Fault injection: connection drops and the HTTP API', () => {
       connections: { throttle: 0.05, gone: 0 },
       replication: { lagMs: 200, paused: false },
     });
-    expect((await fetch(url, { method: 'POST', body: '{"dynamodb":{"throttle":2}}' })).status).toBe(400);
-    expect((await fetch(url, { method: 'POST', body: '{"nonsense":true}' })).status).toBe(400);
-    expect((await fetch(url, { method: 'POST', body: 'not json' })).status).toBe(400);
-    const cleared = await fetch(url, { method: 'DELETE' });
+    expect(
+      (await fetch(url, { method: 'POST', headers: LOCAL_CONTROL, body: '{"dynamodb":{"throttle":2}}' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await fetch(url, { method: 'POST', headers: LOCAL_CONTROL, body: '{"nonsense":true}' })).status,
+    ).toBe(400);
+    expect((await fetch(url, { method: 'POST', headers: LOCAL_CONTROL, body: 'not json' })).status).toBe(400);
+    const cleared = await fetch(url, { method: 'DELETE', headers: LOCAL_CONTROL });
     expect(((await cleared.json()) as { faults: unknown }).faults).toEqual({});
   });
 });

@@ -8,6 +8,12 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 
+/**
+ * The headers every state-changing `/_local` request needs (`POST`, `DELETE`, a bodiless one too):
+ * the stack refuses others with 403, so that no other site's form can drive it.
+ */
+export const LOCAL_CONTROL = { 'content-type': 'application/json' } as const;
+
 /** A server frame as received (parsed JSON). */
 export type Frame = Record<string, unknown> & { type?: string };
 
@@ -34,10 +40,13 @@ export interface TestClient {
 
 let refs = 0;
 
-/** Opens a WebSocket and resolves once it is open; rejects with the HTTP status if refused. */
-export const connect = (url: string): Promise<TestClient> =>
+/**
+ * Opens a WebSocket and resolves once it is open; rejects with the HTTP status if refused.
+ * `options` are `ws`'s (e.g. `{ origin }`: the `ws` client sends no `Origin` unless told to).
+ */
+export const connect = (url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> =>
   new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     const frames: Frame[] = [];
     const waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
     const closed = new Promise<{ code: number; reason: string }>((resolveClosed) => {
@@ -107,9 +116,9 @@ export class HandshakeRefused extends Error {
 }
 
 /** The HTTP status a handshake is refused with (fails if it is accepted). */
-export const refusedStatus = async (url: string): Promise<number> => {
+export const refusedStatus = async (url: string, options: WebSocket.ClientOptions = {}): Promise<number> => {
   try {
-    const client = await connect(url);
+    const client = await connect(url, options);
     await client.close();
   } catch (error) {
     if (error instanceof HandshakeRefused) return error.status;

@@ -16,6 +16,7 @@ import {
   connect,
   eventually,
   type Frame,
+  LOCAL_CONTROL,
   refusedStatus,
   startTestStack,
   type TestClient,
@@ -219,7 +220,7 @@ describe('Local stack: region outage', () => {
     const aliceKey = { pk: { S: 'ROOM#outage-room' }, sk: aliceMembership.Items?.[0]?.sk ?? { S: '' } };
 
     // The outage: connections dropped with 1001, new ones refused, /health 503.
-    const response = await fetch(`${control}/${primary}/outage`, { method: 'POST' });
+    const response = await fetch(`${control}/${primary}/outage`, { method: 'POST', headers: LOCAL_CONTROL });
     expect(response.status).toBe(200);
     expect((await alice.closed).code).toBe(1001);
     expect((await fetch(`http://127.0.0.1:${stack.regions[0]?.port}/health`)).status).toBe(503);
@@ -260,7 +261,9 @@ describe('Local stack: region outage', () => {
     expect(staleInSecondary.Item).toBeDefined();
 
     // Recovery: healthy again, replication catches up both ways, the global endpoint fails back.
-    expect((await fetch(`${control}/${primary}/outage`, { method: 'DELETE' })).status).toBe(200);
+    expect(
+      (await fetch(`${control}/${primary}/outage`, { method: 'DELETE', headers: LOCAL_CONTROL })).status,
+    ).toBe(200);
     expect((await fetch(`http://127.0.0.1:${stack.regions[0]?.port}/health`)).status).toBe(200);
     await eventually(async () => (await storedIds(primary, 'outage-room')).join() === 'o-0,o-1,o-2,o-3');
     await eventually(async () => {
@@ -310,9 +313,14 @@ describe('Local stack: presence across an outage', () => {
       await eventually(async () => (await presence()).join() === everyone.join());
 
       // erin's region goes down: her $disconnect cannot replicate, her pings stop.
-      expect((await fetch(`${stack.endpoints.control}/${primary}/outage`, { method: 'POST' })).status).toBe(
-        200,
-      );
+      expect(
+        (
+          await fetch(`${stack.endpoints.control}/${primary}/outage`, {
+            method: 'POST',
+            headers: LOCAL_CONTROL,
+          })
+        ).status,
+      ).toBe(200);
       await erin.closed;
       // gina, quiet but connected in this region, stays: she is checked at @connections.
       await eventually(
@@ -320,7 +328,10 @@ describe('Local stack: presence across an outage', () => {
       );
     } finally {
       clearInterval(heartbeat);
-      await fetch(`${stack.endpoints.control}/${primary}/outage`, { method: 'DELETE' });
+      await fetch(`${stack.endpoints.control}/${primary}/outage`, {
+        method: 'DELETE',
+        headers: LOCAL_CONTROL,
+      });
     }
     // After recovery erin's $disconnect replicates: her membership is gone from every replica.
     await eventually(async () => {
