@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/shared/clients.js';
 import type { RouteResult, WebSocketEvent } from '../../lambdas/shared/websocket.js';
-import { parseClientFrame, serverFrameSchema } from '../../protocol/index.js';
+import { MAX_PAGE_TOKEN_LENGTH, parseClientFrame, serverFrameSchema } from '../../protocol/index.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { useHandlerEnvironment } from '../helpers/deps.js';
 import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../helpers/dynamodb-local.js';
@@ -193,12 +193,14 @@ const anyFrameText: fc.Arbitrary<string> = fc.oneof(
 
 const isRefused = (text: string): boolean => !parseClientFrame(text, MAX_BODY_BYTES).ok;
 
-/** A value nested `depth` deep (`[]` and `{}` have depth 1), built without recursion. */
-const nested = (depth: number, kind: 'array' | 'object'): unknown => {
-  let value: unknown = 0;
-  for (let level = 0; level < depth; level += 1) value = kind === 'array' ? [value] : { k: value };
-  return value;
-};
+/**
+ * The JSON text of a value nested `depth` deep (`[]` and `{}` have depth 1), written as text: a
+ * value that deep would overflow `JSON.stringify` inside the generator's own deep stack.
+ */
+const nestedText = (depth: number, kind: 'array' | 'object'): string =>
+  kind === 'array'
+    ? `${'['.repeat(depth)}0${']'.repeat(depth)}`
+    : `${'{"k":'.repeat(depth)}0${'}'.repeat(depth)}`;
 
 /** The largest message API Gateway delivers (128 KiB, over several frames): what a route can receive. */
 const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -217,17 +219,27 @@ const hostileText: fc.Arbitrary<string> = fc.oneof(
       fc.constantFrom<'array' | 'object'>('array', 'object'),
       validRoom,
     )
-    .map(([depth, kind, room]) =>
-      JSON.stringify({ action: 'send', room, id: 'deep', body: nested(depth, kind) }),
+    .map(
+      ([depth, kind, room]) =>
+        `{"action":"send","room":${JSON.stringify(room)},"id":"deep","body":${nestedText(depth, kind)}}`,
     ),
   fc
     .tuple(
       fc.integer({ min: 33, max: 5_000 }),
-      fc.constantFrom('join', 'history', 'presence', 'ping', 'leave'),
-      fc.constantFrom('since', 'room', 'ref', 'limit', 'before', 'after', 'extra'),
+      // Each a field its action reads (a field no action reads is ignored, however deep).
+      fc.constantFrom(
+        ['join', 'since'],
+        ['join', 'room'],
+        ['history', 'limit'],
+        ['history', 'before'],
+        ['presence', 'after'],
+        ['leave', 'room'],
+        ['ping', 'ref'],
+      ),
     )
-    .map(([depth, action, key]) =>
-      JSON.stringify({ action, room: 'fuzz', [key]: nested(depth, key === 'since' ? 'object' : 'array') }),
+    .map(
+      ([depth, [action, key]]) =>
+        `{"action":"${action}","room":"fuzz","${key}":${nestedText(depth, key === 'since' ? 'object' : 'array')}}`,
     ),
   fc
     .integer({ min: MAX_BODY_BYTES + 1, max: MAX_MESSAGE_BYTES - 100 })
@@ -238,7 +250,7 @@ const hostileText: fc.Arbitrary<string> = fc.oneof(
       JSON.stringify({ action: 'join', room: 'fuzz', since: cursorOf(count, wellFormed) }),
     ),
   fc
-    .integer({ min: 1_000, max: MAX_MESSAGE_BYTES - 100 })
+    .integer({ min: MAX_PAGE_TOKEN_LENGTH + 1, max: MAX_MESSAGE_BYTES - 100 })
     .map((length) => JSON.stringify({ action: 'presence', room: 'fuzz', after: 'n'.repeat(length) })),
 );
 

@@ -94,6 +94,7 @@ describe('Integration: join, cursor and resume', () => {
       room: 'resume',
       cursor: { 'us-east-1': 4, 'eu-west-1': 3 },
       members: [{ user: 'dave', region: 'us-east-1' }],
+      memberCount: 1,
       region: 'us-east-1',
     });
     const replayed = frames.slice(1).map((frame) => `${frame.origin}:${frame.seq}:${frame.id}`);
@@ -109,7 +110,7 @@ describe('Integration: join, cursor and resume', () => {
     expect(replayed).toHaveLength(5);
   });
 
-  it('replays every message of an origin the client has not seen, across query pages', async () => {
+  it('replays every message of an origin the client has not seen, across query pages, maxReplay per join', async () => {
     // Prepare: enough messages (each ~2 KiB) that one Query page cannot hold them all.
     const big = 'x'.repeat(2_048);
     for (let index = 0; index < 600; index++) {
@@ -121,14 +122,25 @@ describe('Integration: join, cursor and resume', () => {
     }
     const caller = await connectAs('c-paged', 'erin');
 
-    // Act
-    await join(deps, caller, { action: 'join', room: 'paged', since: {} });
+    // Act: join, then join again past what was replayed while joined says more (as the SDK does).
+    const mores: unknown[] = [];
+    let since: Record<string, number> = {};
+    for (let round = 0; round < 3; round++) {
+      const before = server.framesFor('c-paged').length;
+      await join(deps, caller, { action: 'join', room: 'paged', since });
+      const frames = server.framesFor('c-paged').slice(before);
+      mores.push(frames[0]?.more);
+      const last = frames.filter((frame) => frame.type === 'message').at(-1);
+      if (last !== undefined) since = { 'us-east-1': Number(last.seq) };
+      if (frames[0]?.more !== true) break;
+    }
 
-    // Assess
+    // Assess: 500 (the default maxReplay), then the 100 left.
     const seqs = server
       .framesFor('c-paged')
       .filter((frame) => frame.type === 'message')
       .map((frame) => frame.seq);
+    expect(mores).toEqual([true, undefined]);
     expect(seqs).toEqual(Array.from({ length: 600 }, (_, index) => index + 1));
   });
 
@@ -270,6 +282,8 @@ describe('Integration: membership and cleanup', () => {
     expect((await partition('ROOM#club')).map((item) => item.sk).sort()).toEqual([
       'MEMBER#us-east-1#c-kim',
       'MEMBER#us-east-1#c-lee',
+      'PRESENT#kim\u0001us-east-1',
+      'PRESENT#lee\u0001us-east-1',
     ]);
     expect((await partition('CONN#c-kim')).map((item) => item.sk).sort()).toEqual(['META', 'ROOM#club']);
     server.posts.length = 0;
@@ -282,7 +296,10 @@ describe('Integration: membership and cleanup', () => {
     expect(server.framesFor('c-lee')).toEqual([
       { type: 'presence', room: 'club', event: 'leave', user: 'kim', region: 'us-east-1' },
     ]);
-    expect((await partition('ROOM#club')).map((item) => item.sk)).toEqual(['MEMBER#us-east-1#c-lee']);
+    expect((await partition('ROOM#club')).map((item) => item.sk)).toEqual([
+      'MEMBER#us-east-1#c-lee',
+      'PRESENT#lee\u0001us-east-1',
+    ]);
     expect((await partition('CONN#c-kim')).map((item) => item.sk)).toEqual(['META']);
   });
 
@@ -299,7 +316,13 @@ describe('Integration: membership and cleanup', () => {
 
     // Assess
     expect(server.framesFor('c-mo-1')).toEqual([
-      { type: 'presence', ref: 'p', room: 'pres', members: [{ user: 'mo', region: 'us-east-1' }] },
+      {
+        type: 'presence',
+        ref: 'p',
+        room: 'pres',
+        members: [{ user: 'mo', region: 'us-east-1' }],
+        memberCount: 1,
+      },
     ]);
   });
 
@@ -316,7 +339,10 @@ describe('Integration: membership and cleanup', () => {
 
     // Assess
     expect(await partition('CONN#c-ned')).toEqual([]);
-    expect((await partition('ROOM#r1')).map((item) => item.sk)).toEqual(['MEMBER#us-east-1#c-oli']);
+    expect((await partition('ROOM#r1')).map((item) => item.sk)).toEqual([
+      'MEMBER#us-east-1#c-oli',
+      'PRESENT#oli\u0001us-east-1',
+    ]);
     expect(await partition('ROOM#r2')).toEqual([]);
     expect(server.framesFor('c-oli')).toEqual([
       { type: 'presence', room: 'r1', event: 'leave', user: 'ned', region: 'us-east-1' },
