@@ -33,12 +33,24 @@ export interface MembershipInput {
   now: number;
 }
 
-/** The two items of a membership, the room's side first (the benchmarks' seeding writes these). */
+/**
+ * The items of a membership as `join` leaves them, for the benchmarks' seeding: the room side, the
+ * connection side and a present member holding this one connection (seeding gives each user one
+ * connection per room; the connection's `rooms` count is not kept).
+ */
 export const membershipItems = (input: MembershipInput): Record<string, unknown>[] => {
   const ttl = epochSeconds(input.now) + CONNECTION_TTL_SECONDS;
   return [
     roomSide(input, ttl),
     { ...keys.connectionRoom(input.connectionId, input.room), room: input.room, ttl },
+    {
+      ...keys.present(input.room, input.user, input.region),
+      room: input.room,
+      user: input.user,
+      region: input.region,
+      connections: new Set([input.connectionId]),
+      ttl,
+    },
   ];
 };
 
