@@ -18,6 +18,7 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { bundleHandlers, startSpeculativeBundling, synthesizeModels } from './app-build.js';
 import { type CapacityCounts, CapacityMeter } from './capacity-meter.js';
+import { type ConnectionsCounts, ConnectionsMeter } from './connections-meter.js';
 import { DynamoDbProxy } from './dynamodb-proxy.js';
 import { startDynamoDbLocal, startElasticMq } from './engines.js';
 import type { RunningMapping } from './event-sources.js';
@@ -104,6 +105,10 @@ export interface LocalStack {
   consumedCapacity(): Record<string, CapacityCounts>;
   /** Starts the capacity counts again from zero. */
   resetConsumedCapacity(): void;
+  /** The `@connections` calls the handlers made (PostToConnection, GetConnection, DeleteConnection), by region. */
+  connectionsCalls(): Record<string, ConnectionsCounts>;
+  /** Starts the `@connections` call counts again from zero. */
+  resetConnectionsCalls(): void;
   /** `eventual`, or `strong` (every region's handlers read and write the primary region's table). */
   consistency: 'eventual' | 'strong';
   /** Stops everything the stack started; idempotent. */
@@ -161,6 +166,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // every other region's writes at once (what multi-Region strong consistency guarantees).
     const faults = new FaultController();
     const meter = new CapacityMeter();
+    const connectionsMeter = new ConnectionsMeter();
     const dynamoDbProxy = new DynamoDbProxy({
       target: dynamoDb.endpoint,
       faults,
@@ -211,6 +217,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           pollIntervalMs: options.pollIntervalMs ?? 200,
         },
         faults,
+        connectionsMeter,
         sqs: clients.sqs,
         streams: clients.streams[region] as DynamoDBStreamsClient,
         inOutage: () => outages.has(region),
@@ -327,6 +334,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       faultCounts: () => ({ ...faults.counts }),
       consumedCapacity: () => meter.snapshot(),
       resetConsumedCapacity: () => meter.reset(),
+      connectionsCalls: () => connectionsMeter.snapshot(),
+      resetConnectionsCalls: () => connectionsMeter.reset(),
       consistency,
       stop: lifecycle.stop,
     };
