@@ -9,10 +9,13 @@
  * - the configuration table of the README (`settingsTable`, checked by `test/infra/settings.test.ts`;
  *   `npm run settings:readme` writes it).
  *
- * Adding a setting is one row here, plus the code that uses it. No CDK import: the handlers' bundles
- * carry this module.
+ * Adding a setting is one row here, plus the code that uses it; a row's shape is `SettingSpec`
+ * (`lib/setting-spec.ts`). No CDK import: the handlers' bundles carry this module.
  */
 import { API_GATEWAY_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES } from '../protocol/index.js';
+import type { EnvBinding, EnvScope, SettingSpec } from './setting-spec.js';
+
+export type { EnvBinding, EnvScope, SettingSpec } from './setting-spec.js';
 
 /**
  * Bytes kept free in an API Gateway frame (32 KiB) for the `message` frame around a body: the
@@ -26,50 +29,6 @@ export const MAX_BODY_BYTES_LIMIT = API_GATEWAY_MAX_FRAME_BYTES - MESSAGE_FRAME_
 
 /** The default name of the HS256 signing secret in Secrets Manager (the same in every region). */
 export const JWT_SECRET_NAME = 'parley/jwt-signing-secret';
-
-/** Which functions get a setting's environment variable. */
-export type EnvScope = 'all' | 'authorizer';
-
-/** How a setting reaches the handlers. */
-export interface EnvBinding {
-  /** The variable's name. */
-  readonly name: string;
-  /** @default 'all' */
-  readonly scope?: EnvScope;
-}
-
-interface Common {
-  /** One line: what the setting does (the README's description). */
-  readonly doc: string;
-  readonly env?: EnvBinding;
-}
-
-/** One setting's type, range and default. */
-export type SettingSpec = Common &
-  (
-    | {
-        readonly kind: 'integer' | 'number';
-        readonly min: number;
-        readonly max: number;
-        readonly default: number;
-      }
-    | { readonly kind: 'boolean'; readonly default: boolean }
-    | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string }
-    | {
-        readonly kind: 'string';
-        readonly pattern: RegExp;
-        /** What is allowed, in words (the error's and the README's). */
-        readonly allowed: string;
-        readonly default?: string;
-      }
-    | {
-        /** Parsed by its own code in `lib/config.ts` (lists, keys that go together, ARNs...). */
-        readonly kind: 'custom';
-        readonly allowed: string;
-        /** The default as the README shows it. */
-        readonly shownDefault?: string;
-      }
-  );
 
 /** The settings, in the order the README lists them. */
 export const SETTINGS = {
