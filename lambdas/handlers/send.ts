@@ -20,13 +20,13 @@ import {
   removeConnection,
   type SendOutcome,
   storeMessage,
-  takeSendToken,
+  takeToken,
   toMessageFrame,
 } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** The store methods `send` calls. */
-type SendStore = RouteStore<'isMember' | 'takeSendToken' | 'getConnection' | 'storeMessage' | 'listMembers'>;
+type SendStore = RouteStore<'isMember' | 'takeToken' | 'getConnection' | 'storeMessage' | 'listMembers'>;
 
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
 export const send = async (
@@ -38,7 +38,8 @@ export const send = async (
   await requireJoined(deps, caller, room);
   // Checked after the membership so a refused send spends no token.
   const limits = limitsOf(deps.config);
-  if (!(await deps.store.takeSendToken(caller.connectionId, limits, deps.now()))) {
+  const rate = { perSecond: limits.sendRatePerSecond, burst: limits.sendBurst };
+  if (!(await deps.store.takeToken(caller.connectionId, 'send', rate, deps.now()))) {
     count(MetricName.SendsRateLimited);
     throw new RateLimitedError(
       `at most ${limits.sendRatePerSecond} sends per second (bursts of ${limits.sendBurst}); retry later`,
@@ -68,7 +69,7 @@ export const send = async (
 /** The `send` route. */
 export const handler = defineRoute('send', send, {
   isMember,
-  takeSendToken,
+  takeToken,
   getConnection,
   storeMessage,
   listMembers,

@@ -3,7 +3,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send } from '../../lambdas/handlers/send.js';
 import { RateLimitedError } from '../../lambdas/shared/errors.js';
-import { addMembership, keys, putConnection, takeSendToken } from '../../lambdas/shared/store/index.js';
+import { addMembership, keys, putConnection, takeToken } from '../../lambdas/shared/store/index.js';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { type LocalDeps, localDeps, useHandlerEnvironment } from '../helpers/deps.js';
@@ -118,9 +118,9 @@ describe('Integration: send rate limit (token bucket on the connection item)', (
   it('gives concurrent senders (other containers) exactly the burst, then one send per interval', async () => {
     // Prepare
     await putConnection(deps.db, { connectionId: 'rl-race', user: 'rita', region: 'us-east-1', now: clock });
-    const limits = { sendRatePerSecond: 1, sendBurst: 20 };
+    const rate = { perSecond: 1, burst: 20 };
     const takeMany = (count: number, at: number) =>
-      Promise.all(Array.from({ length: count }, () => takeSendToken(deps.db, 'rl-race', limits, at)));
+      Promise.all(Array.from({ length: count }, () => takeToken(deps.db, 'rl-race', 'send', rate, at)));
 
     // Act
     const burst = await takeMany(40, clock);

@@ -19,7 +19,7 @@ import {
 } from './connections.js';
 import { type Db, onDb } from './db.js';
 import { probe } from './health.js';
-import { takeSendToken } from './limits.js';
+import { takeToken } from './limits.js';
 import { addMembership, isMember, listMembers, removeMembership, roomCount } from './memberships.js';
 import { historyPage, messagesAfter, roomCursor } from './messages.js';
 import { storeMessage } from './sends.js';
@@ -43,6 +43,6 @@ export const dynamoStore = (db: Db): Store =>
     roomCursor,
     messagesAfter,
     historyPage,
-    takeSendToken,
+    takeToken,
     probe,
   });

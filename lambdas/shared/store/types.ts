@@ -12,9 +12,10 @@
  *   deps.store.touchConnection(connectionId, Date.now());
  * ```
  */
-import type { Cursor, JsonValue } from '../../../protocol/index.js';
-import type { Consistency, Limits } from '../env.js';
+import type { ClientAction, Cursor, JsonValue } from '../../../protocol/index.js';
+import type { Consistency } from '../env.js';
 import type { MemberItem, MessageItem } from './keys.js';
+import type { Rate, TakeOptions } from './limits.js';
 
 /** A connection as `$connect` stored it. */
 export interface Connection {
@@ -146,11 +147,17 @@ export interface Store {
 
   // Limits
 
-  /** Takes one send from the connection's rate limit; `false` when its burst is spent. */
-  takeSendToken(
+  /**
+   * Takes one token from the connection's rate limit of `action`; `false` when its burst is spent,
+   * and then nothing is written. A connection without an item is not limited (nor recreated).
+   * With `seen`, the same write records the connection's `lastSeen` (`ping`'s heartbeat).
+   */
+  takeToken(
     connectionId: string,
-    limits: Pick<Limits, 'sendRatePerSecond' | 'sendBurst'>,
+    action: ClientAction,
+    rate: Rate,
     now: number,
+    options?: TakeOptions,
   ): Promise<boolean>;
 
   // Health
