@@ -33,8 +33,9 @@ export interface HandlerAccess {
  * need), so this table cannot drift from the code.
  *
  * Most route handlers read and delete items as well: a `@connections` 410 for a reply removes the
- * stale connection and its memberships (`removeGone`). The one transaction, `send`'s
- * `TransactWriteItems`, puts and updates.
+ * stale connection and its memberships (`removeGone`). Every message route updates its connection
+ * item, whose buckets hold the per-connection rate limits (a refused take reads it). The one
+ * transaction, `send`'s `TransactWriteItems`, puts and updates.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   authorizer: { table: [], deliveryQueue: false, group: 'connect', timeoutSeconds: 5 },
@@ -42,21 +43,21 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   disconnect: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true },
   default: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   join: {
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'DeleteItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
     timeoutSeconds: 15,
   },
-  leave: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: true, group: 'route' },
+  leave: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: true, group: 'route' },
   send: {
     table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: true,
     group: 'route',
     timeoutSeconds: 15,
   },
-  history: { table: ['GetItem', 'Query', 'DeleteItem'], deliveryQueue: false, group: 'route' },
+  history: { table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], deliveryQueue: false, group: 'route' },
   presence: {
-    table: ['GetItem', 'BatchGetItem', 'Query', 'DeleteItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'UpdateItem', 'DeleteItem'],
     deliveryQueue: false,
     group: 'route',
   },
