@@ -6,6 +6,7 @@ import { handler as connect } from '../../lambdas/handlers/connect.js';
 import { history, handler as historyHandler } from '../../lambdas/handlers/history.js';
 import { join, handler as joinHandler } from '../../lambdas/handlers/join.js';
 import { leave, handler as leaveHandler } from '../../lambdas/handlers/leave.js';
+import { ping, handler as pingHandler } from '../../lambdas/handlers/ping.js';
 import { presence, handler as presenceHandler } from '../../lambdas/handlers/presence.js';
 import { RateLimitedError } from '../../lambdas/shared/errors.js';
 import { limited } from '../../lambdas/shared/route.js';
@@ -18,7 +19,7 @@ import { type DynamoDbLocal, startDynamoDbLocal, stopDynamoDbLocal } from '../he
 import { connectEvent, lambdaContext, routeEvent } from '../helpers/events.js';
 import { createTable } from '../helpers/table.js';
 
-// The rate limits of join, leave, history and presence on DynamoDB Local (send's:
+// The rate limits of join, leave, history, presence and ping on DynamoDB Local (send's:
 // limits.test.ts): through the logic behind its limit with a controlled clock, so refills are
 // exact, and through the real entry points with the limits from the environment, as in Lambda.
 let ddb: DynamoDbLocal | undefined;
@@ -126,16 +127,36 @@ describe('Integration: the rate limits of join, leave, history and presence', ()
   );
 });
 
+describe('Integration: the rate limit of ping, in its heartbeat write', () => {
+  it('pongs the burst, refuses the next without recording it, and keeps the bucket on the item of lastSeen', async () => {
+    // Prepare
+    const caller = await connected('rl-ping');
+    clock += 10_000;
+    const pingAt = () => outcome(ping(deps, caller, { action: 'ping' }));
+    const burst = [await pingAt(), await pingAt()];
+    const seen = clock;
+    clock += 500;
+
+    // Act
+    const refused = await pingAt();
+    const item = await connectionItem(caller.connectionId);
+
+    // Assess
+    expect(burst).toEqual(['allowed', 'allowed']);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect(item).toMatchObject({ lastSeen: seen, pingTat: seen + 2_000 });
+    expect(server.framesFor(caller.connectionId).map((frame) => frame.type)).toEqual(['pong', 'pong']);
+  });
+});
+
 describe('Integration: the rate limits through the entry points (limits from the environment)', () => {
   type Entry = (event: WebSocketEvent, context: Context) => Promise<{ statusCode: number }>;
-  const entries: Record<
-    Exclude<ClientAction, 'send' | 'ping'>,
-    [Entry, (n: number) => Record<string, unknown>]
-  > = {
+  const entries: Record<Exclude<ClientAction, 'send'>, [Entry, (n: number) => Record<string, unknown>]> = {
     join: [joinHandler, (n) => ({ action: 'join', room: `e${n}` })],
     leave: [leaveHandler, (n) => ({ action: 'leave', room: `e${n}` })],
     history: [historyHandler, () => ({ action: 'history', room: 'e' })],
     presence: [presenceHandler, () => ({ action: 'presence', room: 'e' })],
+    ping: [pingHandler, () => ({ action: 'ping' })],
   };
 
   it.each(Object.keys(entries) as (keyof typeof entries)[])(

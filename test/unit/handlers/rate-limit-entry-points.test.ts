@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler as history } from '../../../lambdas/handlers/history.js';
 import { handler as join } from '../../../lambdas/handlers/join.js';
 import { handler as leave } from '../../../lambdas/handlers/leave.js';
+import { handler as ping } from '../../../lambdas/handlers/ping.js';
 import { handler as presence } from '../../../lambdas/handlers/presence.js';
 import { handler as send } from '../../../lambdas/handlers/send.js';
 import { lambdaContext, routeEvent } from '../../helpers/events.js';
@@ -38,6 +39,7 @@ afterAll(() => {
 afterEach(() => {
   apiMock.reset();
   ddbMock.reset();
+  delete process.env.PRESENCE_TIMEOUT_SECONDS;
 });
 
 /** The table calls the mock saw: command name, key, update expression. */
@@ -102,4 +104,51 @@ describe('Rate limits: the entry points', () => {
       ]);
     },
   );
+
+  it('ping answers a spent bucket rate_limited and writes no heartbeat', async () => {
+    // Prepare
+    spentBucket();
+
+    // Act
+    await ping(routeEvent('ping', { action: 'ping', ref: 'p' }), lambdaContext());
+
+    // Assess
+    expect(postedFrames(apiMock)).toEqual([
+      {
+        connectionId: 'conn-1',
+        frame: {
+          type: 'error',
+          code: 'rate_limited',
+          message: 'at most 1 pings per second (bursts of 5); retry later',
+          ref: 'p',
+          action: 'ping',
+        },
+      },
+    ]);
+    expect(tableCalls()).toEqual([
+      ['UpdateCommand', KEY, 'SET pingTat = :next, lastSeen = :now'],
+      ['UpdateCommand', KEY, 'SET pingTat = pingTat + :interval, lastSeen = :now'],
+      ['GetCommand', KEY, undefined],
+    ]);
+  });
+
+  it('an allowed ping costs one write, its heartbeat, and one with the presence timeout 0 none', async () => {
+    // Prepare
+    apiMock.on(PostToConnectionCommand).resolves({});
+    ddbMock.on(UpdateCommand).resolves({});
+
+    // Act
+    await ping(routeEvent('ping', { action: 'ping', ref: 'a' }), lambdaContext());
+    const heartbeat = tableCalls();
+    process.env.PRESENCE_TIMEOUT_SECONDS = '0';
+    await ping(routeEvent('ping', { action: 'ping', ref: 'b' }), lambdaContext());
+
+    // Assess
+    expect(heartbeat).toEqual([['UpdateCommand', KEY, 'SET pingTat = :next, lastSeen = :now']]);
+    expect(tableCalls()).toEqual(heartbeat);
+    expect(postedFrames(apiMock).map((posted) => [posted.frame.type, posted.frame.ref])).toEqual([
+      ['pong', 'a'],
+      ['pong', 'b'],
+    ]);
+  });
 });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { history } from '../../../lambdas/handlers/history.js';
 import { join } from '../../../lambdas/handlers/join.js';
 import { leave } from '../../../lambdas/handlers/leave.js';
+import { ping } from '../../../lambdas/handlers/ping.js';
 import { presence } from '../../../lambdas/handlers/presence.js';
 import { send } from '../../../lambdas/handlers/send.js';
 import type { HandlerDeps } from '../../../lambdas/shared/deps.js';
@@ -18,7 +19,7 @@ import type { ClientAction, ClientFrameOf } from '../../../protocol/index.js';
 import { NOW, postedFrames, unitDeps } from '../../helpers/unit-deps.js';
 
 // Each route's rate limit on the in-memory store: the routes behind `limited`, as `defineRoute`
-// runs them. The entry points' order of table
+// runs them, and ping, which keeps its bucket in its heartbeat. The entry points' order of table
 // calls: rate-limit-entry-points.test.ts.
 const apiMock = mockClient(ApiGatewayManagementApiClient);
 
@@ -163,5 +164,76 @@ describe('Rate limits: every route behind defineRoute', () => {
     expect([...first, ...again]).toEqual(
       Array.from({ length: 2 * DEFAULT_LIMITS.maxRoomsPerConnection }, () => 'joined'),
     );
+  });
+});
+
+describe('Rate limits: ping, in its heartbeat write', () => {
+  const pings = async (deps: HandlerDeps, count: number) => {
+    const results: unknown[] = [];
+    for (let n = 0; n < count; n++) {
+      results.push(
+        await ping(deps, caller, { action: 'ping', ref: `p${n}` }).then(
+          () => 'pong',
+          (error: unknown) => error,
+        ),
+      );
+    }
+    return results;
+  };
+
+  it('refuses a ping beyond the burst with rate_limited and records no lastSeen for it', async () => {
+    // Prepare
+    const { deps, advance } = await prepare({ pingRatePerSecond: 1, pingBurst: 2 });
+    const take = vi.spyOn(deps.store, 'takeToken');
+    advance(5_000);
+    await pings(deps, 2);
+    advance(500);
+
+    // Act
+    const [refused] = await pings(deps, 1);
+    const seen = (await deps.store.getConnection('c1'))?.lastSeen;
+
+    // Assess
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect((refused as RateLimitedError).message).toBe(
+      'at most 1 pings per second (bursts of 2); retry later',
+    );
+    expect(seen).toBe(NOW + 5_000);
+    expect(postedFrames(apiMock).map((posted) => posted.frame.type)).toEqual(['pong', 'pong']);
+    // One take per ping, which is also its heartbeat: no write of its own for the limit.
+    expect(take).toHaveBeenCalledTimes(3);
+    expect(take.mock.calls.map((call) => [call[1], call[4]])).toEqual([
+      ['ping', { seen: true }],
+      ['ping', { seen: true }],
+      ['ping', { seen: true }],
+    ]);
+  });
+
+  it('with the presence timeout 0 writes nothing and so limits nothing', async () => {
+    // Prepare
+    const { deps } = await prepare({ pingRatePerSecond: 1, pingBurst: 1 });
+    deps.config.presenceTimeoutSeconds = 0;
+    const take = vi.spyOn(deps.store, 'takeToken');
+
+    // Act
+    const results = await pings(deps, 3);
+
+    // Assess
+    expect(results).toEqual(['pong', 'pong', 'pong']);
+    expect(take).not.toHaveBeenCalled();
+  });
+
+  it('still answers pong when the heartbeat write fails for another reason', async () => {
+    // Prepare
+    const { deps } = await prepare({ pingBurst: 1 });
+    vi.spyOn(deps.store, 'takeToken').mockRejectedValue(
+      Object.assign(new Error('slow down'), { name: 'ThrottlingException' }),
+    );
+
+    // Act
+    const results = await pings(deps, 2);
+
+    // Assess
+    expect(results).toEqual(['pong', 'pong']);
   });
 });
