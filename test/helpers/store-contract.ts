@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NewMessage, Store } from '../../lambdas/shared/store/index.js';
+import { rateLimitContract } from './store-contract-limits.js';
 
 /** The clock of the scenarios (a fixed time, so that TTLs are in the future for DynamoDB). */
 const NOW = 1_700_000_000_000;
@@ -55,12 +56,14 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
       await store.putConnection({ connectionId: 'c1', user: 'alice', region: 'us-east-1', now: NOW });
 
       // Act
-      const touched = await store.touchConnection('c1', NOW + 5_000);
-      const ghost = await store.touchConnection('ghost', NOW + 5_000);
+      const rate = { perSecond: 1, burst: 5 };
+      const touched = await store.takeToken('c1', 'ping', rate, NOW + 5_000, { seen: true });
+      const ghost = await store.takeToken('ghost', 'ping', rate, NOW + 5_000, { seen: true });
       const seen = await store.lastSeenOf(['c1', 'ghost', 'c1']);
 
       // Assess
-      expect([touched, ghost]).toEqual([true, false]);
+      // A connection without an item is not limited, and not recreated.
+      expect([touched, ghost]).toEqual([true, true]);
       expect([...seen.entries()]).toEqual([['c1', NOW + 5_000]]);
       expect(await store.getConnection('ghost')).toBeUndefined();
     });
@@ -484,26 +487,9 @@ export const storeContract = (name: string, fresh: () => Promise<Store>): void =
     });
   });
 
-  describe(`Store contract (${name}): send rate limit and health`, () => {
-    it('allows the burst, refuses beyond it, refills at the rate, and does not limit an unknown connection', async () => {
-      // Prepare
-      const store = await fresh();
-      await store.putConnection({ connectionId: 'c', user: 'u', region: 'us-east-1', now: NOW });
-      const limits = { sendRatePerSecond: 2, sendBurst: 3 };
-      const take = (at: number) => store.takeSendToken('c', limits, at);
+  rateLimitContract(name, fresh);
 
-      // Act
-      const burst = [await take(NOW), await take(NOW), await take(NOW), await take(NOW)];
-      const refilled = [await take(NOW + 500), await take(NOW + 500)];
-      const unknown = await store.takeSendToken('ghost', limits, NOW);
-
-      // Assess
-      expect(burst).toEqual([true, true, true, false]);
-      expect(refilled).toEqual([true, false]);
-      expect(unknown).toBe(true);
-      expect(await store.getConnection('ghost')).toBeUndefined();
-    });
-
+  describe(`Store contract (${name}): health`, () => {
     it('answers the health probe', async () => {
       // Prepare
       const store = await fresh();

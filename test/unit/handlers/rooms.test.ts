@@ -481,7 +481,7 @@ describe('Handler: ping and $default', () => {
     // Prepare
     const store = createMemoryStore();
     const touch = vi
-      .spyOn(store, 'touchConnection')
+      .spyOn(store, 'takeToken')
       .mockRejectedValueOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
     apiMock.on(PostToConnectionCommand).resolves({});
 
