@@ -59,6 +59,7 @@ describe('Config: defaults and accepted forms', () => {
       pingBurst: 5,
       maxRoomsPerConnection: 50,
       maxConnectionsPerUser: 10,
+      maxReplay: 500,
       presenceTimeoutSeconds: 45,
       reservedConcurrencyConnect: 0,
       reservedConcurrencyRoutes: 0,
