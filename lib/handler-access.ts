@@ -34,8 +34,9 @@ export interface HandlerAccess {
  *
  * Most route handlers read, update and delete items as well: a `@connections` 410 for a reply
  * removes the stale connection and its memberships (`removeGone`), which updates the room's present
- * members and the user's open connections. The one transaction, `send`'s
- * `TransactWriteItems`, puts and updates.
+ * members and the user's open connections. Every message route updates its connection item, whose
+ * buckets hold the per-connection rate limits (a refused take reads it). The one transaction,
+ * `send`'s `TransactWriteItems`, puts and updates.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   authorizer: { table: [], deliveryQueue: false, group: 'connect', timeoutSeconds: 5 },

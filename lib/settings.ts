@@ -9,10 +9,13 @@
  * - the configuration table of the README (`settingsTable`, checked by `test/infra/settings.test.ts`;
  *   `npm run settings:readme` writes it).
  *
- * Adding a setting is one row here, plus the code that uses it. No CDK import: the handlers' bundles
- * carry this module.
+ * Adding a setting is one row here, plus the code that uses it; a row's shape is `SettingSpec`
+ * (`lib/setting-spec.ts`). No CDK import: the handlers' bundles carry this module.
  */
 import { API_GATEWAY_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES } from '../protocol/index.js';
+import type { EnvBinding, EnvScope, SettingSpec } from './setting-spec.js';
+
+export type { EnvBinding, EnvScope, SettingSpec } from './setting-spec.js';
 
 /**
  * Bytes kept free in an API Gateway frame (32 KiB) for the `message` frame around a body: the
@@ -26,50 +29,6 @@ export const MAX_BODY_BYTES_LIMIT = API_GATEWAY_MAX_FRAME_BYTES - MESSAGE_FRAME_
 
 /** The default name of the HS256 signing secret in Secrets Manager (the same in every region). */
 export const JWT_SECRET_NAME = 'parley/jwt-signing-secret';
-
-/** Which functions get a setting's environment variable. */
-export type EnvScope = 'all' | 'authorizer';
-
-/** How a setting reaches the handlers. */
-export interface EnvBinding {
-  /** The variable's name. */
-  readonly name: string;
-  /** @default 'all' */
-  readonly scope?: EnvScope;
-}
-
-interface Common {
-  /** One line: what the setting does (the README's description). */
-  readonly doc: string;
-  readonly env?: EnvBinding;
-}
-
-/** One setting's type, range and default. */
-export type SettingSpec = Common &
-  (
-    | {
-        readonly kind: 'integer' | 'number';
-        readonly min: number;
-        readonly max: number;
-        readonly default: number;
-      }
-    | { readonly kind: 'boolean'; readonly default: boolean }
-    | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string }
-    | {
-        readonly kind: 'string';
-        readonly pattern: RegExp;
-        /** What is allowed, in words (the error's and the README's). */
-        readonly allowed: string;
-        readonly default?: string;
-      }
-    | {
-        /** Parsed by its own code in `lib/config.ts` (lists, keys that go together, ARNs...). */
-        readonly kind: 'custom';
-        readonly allowed: string;
-        /** The default as the README shows it. */
-        readonly shownDefault?: string;
-      }
-  );
 
 /** The settings, in the order the README lists them. */
 export const SETTINGS = {
@@ -231,7 +190,7 @@ export const SETTINGS = {
     max: 10_000,
     default: 10,
     env: { name: 'SEND_RATE_PER_SECOND' },
-    doc: "sends per second refilled into each connection's token bucket; beyond it send answers rate_limited",
+    doc: "sends per second refilled into each connection's send bucket; beyond it send answers rate_limited and stores nothing",
   },
   sendBurst: {
     kind: 'integer',
@@ -240,6 +199,86 @@ export const SETTINGS = {
     default: 20,
     env: { name: 'SEND_BURST' },
     doc: 'sends a connection may burst before the rate applies',
+  },
+  joinRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 10,
+    env: { name: 'JOIN_RATE_PER_SECOND' },
+    doc: "joins per second refilled into each connection's join bucket; beyond it join answers rate_limited and joins nothing (the SDK retries after a backoff)",
+  },
+  joinBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 100,
+    env: { name: 'JOIN_BURST' },
+    doc: 'joins a connection may burst before the rate applies: keep it at least maxRoomsPerConnection, since the SDK re-joins every room at once after a reconnect (the default is twice the default 50, for resumes that join again)',
+  },
+  leaveRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 10,
+    env: { name: 'LEAVE_RATE_PER_SECOND' },
+    doc: "leaves per second refilled into each connection's leave bucket; beyond it leave answers rate_limited and the connection stays in the room",
+  },
+  leaveBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 100,
+    env: { name: 'LEAVE_BURST' },
+    doc: 'leaves a connection may burst before the rate applies (the default leaves twice the default maxRoomsPerConnection at once)',
+  },
+  historyRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 5,
+    env: { name: 'HISTORY_RATE_PER_SECOND' },
+    doc: "history pages per second refilled into each connection's history bucket; beyond it history answers rate_limited and reads nothing",
+  },
+  historyBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 20,
+    env: { name: 'HISTORY_BURST' },
+    doc: 'history pages a connection may burst before the rate applies',
+  },
+  presenceRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 5,
+    env: { name: 'PRESENCE_RATE_PER_SECOND' },
+    doc: "presence requests per second refilled into each connection's presence bucket; beyond it presence answers rate_limited and reads nothing",
+  },
+  presenceBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 20,
+    env: { name: 'PRESENCE_BURST' },
+    doc: 'presence requests (pages) a connection may burst before the rate applies',
+  },
+  pingRatePerSecond: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 1,
+    env: { name: 'PING_RATE_PER_SECOND' },
+    doc: "pings per second refilled into each connection's ping bucket (the SDK pings every 30 s); the bucket is kept in the heartbeat's lastSeen write, so beyond it ping answers rate_limited and records nothing; with presenceTimeoutSeconds 0 ping writes nothing and is not limited",
+  },
+  pingBurst: {
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    default: 5,
+    env: { name: 'PING_BURST' },
+    doc: 'pings a connection may burst before the rate applies',
   },
   maxRoomsPerConnection: {
     kind: 'integer',

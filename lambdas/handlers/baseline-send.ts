@@ -17,7 +17,7 @@ import type { SendFrame } from '../../protocol/index.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
 import { count, MetricName } from '../shared/metrics.js';
 import { replyAck, requireRoomAccess, resolveUser } from '../shared/rooms.js';
-import { defineRoute } from '../shared/route.js';
+import { defineRouteWithoutRateLimit } from '../shared/route.js';
 import {
   type BaselineStore,
   getConnection,
@@ -88,8 +88,8 @@ export const baselineSend = async (
   return { message, scanned, posted: results.length, failed };
 };
 
-/** The `send` route of the baseline design. */
-export const handler = defineRoute('send', baselineSend, {
+/** The `send` route of the baseline design, which has no rate limit (see the top of this file). */
+export const handler = defineRouteWithoutRateLimit('send', baselineSend, {
   getConnection,
   scanRoomConnections,
   putMessage,

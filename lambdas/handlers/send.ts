@@ -3,13 +3,12 @@
  * (see `docs/data-model.md`), answers `ack {room, id, origin, seq, ts}`, and delivers the message
  * to the room's members in this region, the sender's own connection included. Other regions
  * deliver it from their replica's stream. A repeated id gets the first ack and nothing is
- * delivered again.
+ * delivered again. The send rate limit (`sendRatePerSecond`, `sendBurst`) is taken by
+ * `defineRoute` before anything else, so a refused send reads and stores nothing.
  */
 import type { SendFrame } from '../../protocol/index.js';
 import { deliverToRoom } from '../shared/delivery.js';
 import type { HandlerDeps, RouteStore } from '../shared/deps.js';
-import { limitsOf } from '../shared/env.js';
-import { RateLimitedError } from '../shared/errors.js';
 import { count, MetricName } from '../shared/metrics.js';
 import { replyAck, requireJoined, resolveUser } from '../shared/rooms.js';
 import { defineRoute } from '../shared/route.js';
@@ -20,13 +19,12 @@ import {
   removeConnection,
   type SendOutcome,
   storeMessage,
-  takeSendToken,
   toMessageFrame,
 } from '../shared/store/index.js';
 import type { Caller } from '../shared/websocket.js';
 
 /** The store methods `send` calls. */
-type SendStore = RouteStore<'isMember' | 'takeSendToken' | 'getConnection' | 'storeMessage' | 'listMembers'>;
+type SendStore = RouteStore<'isMember' | 'getConnection' | 'storeMessage' | 'listMembers'>;
 
 /** Stores and delivers one message; returns the outcome (for tests and the local stack). */
 export const send = async (
@@ -36,14 +34,6 @@ export const send = async (
 ): Promise<SendOutcome> => {
   const { room, id } = frame;
   await requireJoined(deps, caller, room);
-  // Checked after the membership so a refused send spends no token.
-  const limits = limitsOf(deps.config);
-  if (!(await deps.store.takeSendToken(caller.connectionId, limits, deps.now()))) {
-    count(MetricName.SendsRateLimited);
-    throw new RateLimitedError(
-      `at most ${limits.sendRatePerSecond} sends per second (bursts of ${limits.sendBurst}); retry later`,
-    );
-  }
   const from = await resolveUser(deps, caller);
   const outcome = await deps.store.storeMessage(
     { room, id, from, body: frame.body, region: deps.region },
@@ -68,7 +58,6 @@ export const send = async (
 /** The `send` route. */
 export const handler = defineRoute('send', send, {
   isMember,
-  takeSendToken,
   getConnection,
   storeMessage,
   listMembers,

@@ -132,12 +132,36 @@ export interface RuntimeConfig {
   limits?: Partial<Limits> | undefined;
 }
 
-/** Per-connection and per-user limits of the route handlers. */
+/**
+ * Per-connection and per-user limits of the route handlers. Every action has a rate limit,
+ * `<action>RatePerSecond` and `<action>Burst` (`<ACTION>_RATE_PER_SECOND`, `<ACTION>_BURST`; the
+ * defaults are the settings table's): `rateOf` in `lambdas/shared/rates.ts` reads them by action.
+ */
 export interface Limits {
   /** Sends refilled per second per connection (`SEND_RATE_PER_SECOND`, default 10). */
   sendRatePerSecond: number;
   /** Sends a connection may burst before the rate applies (`SEND_BURST`, default 20). */
   sendBurst: number;
+  /** Joins refilled per second per connection (`JOIN_RATE_PER_SECOND`, default 10). */
+  joinRatePerSecond: number;
+  /** Joins a connection may burst (`JOIN_BURST`, default 100: a reconnect re-joins every room). */
+  joinBurst: number;
+  /** Leaves refilled per second per connection (`LEAVE_RATE_PER_SECOND`, default 10). */
+  leaveRatePerSecond: number;
+  /** Leaves a connection may burst (`LEAVE_BURST`, default 100). */
+  leaveBurst: number;
+  /** History pages refilled per second per connection (`HISTORY_RATE_PER_SECOND`, default 5). */
+  historyRatePerSecond: number;
+  /** History pages a connection may burst (`HISTORY_BURST`, default 20). */
+  historyBurst: number;
+  /** Presence requests refilled per second per connection (`PRESENCE_RATE_PER_SECOND`, default 5). */
+  presenceRatePerSecond: number;
+  /** Presence requests a connection may burst (`PRESENCE_BURST`, default 20). */
+  presenceBurst: number;
+  /** Pings refilled per second per connection (`PING_RATE_PER_SECOND`, default 1; the SDK pings every 30 s). */
+  pingRatePerSecond: number;
+  /** Pings a connection may burst (`PING_BURST`, default 5). */
+  pingBurst: number;
   /** Rooms one connection may be in (`MAX_ROOMS_PER_CONNECTION`, default 50). */
   maxRoomsPerConnection: number;
   /** Open connections per user across all regions (`MAX_CONNECTIONS_PER_USER`, default 10). */
@@ -150,6 +174,16 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = {
   sendRatePerSecond: SETTINGS.sendRatePerSecond.default,
   sendBurst: SETTINGS.sendBurst.default,
+  joinRatePerSecond: SETTINGS.joinRatePerSecond.default,
+  joinBurst: SETTINGS.joinBurst.default,
+  leaveRatePerSecond: SETTINGS.leaveRatePerSecond.default,
+  leaveBurst: SETTINGS.leaveBurst.default,
+  historyRatePerSecond: SETTINGS.historyRatePerSecond.default,
+  historyBurst: SETTINGS.historyBurst.default,
+  presenceRatePerSecond: SETTINGS.presenceRatePerSecond.default,
+  presenceBurst: SETTINGS.presenceBurst.default,
+  pingRatePerSecond: SETTINGS.pingRatePerSecond.default,
+  pingBurst: SETTINGS.pingBurst.default,
   maxRoomsPerConnection: SETTINGS.maxRoomsPerConnection.default,
   maxConnectionsPerUser: SETTINGS.maxConnectionsPerUser.default,
   maxReplay: SETTINGS.maxReplay.default,
@@ -169,6 +203,16 @@ export const limitsOf = (config: Pick<RuntimeConfig, 'limits'>): Limits => ({
 export const loadLimits = (): Limits => ({
   sendRatePerSecond: readSetting('sendRatePerSecond'),
   sendBurst: readSetting('sendBurst'),
+  joinRatePerSecond: readSetting('joinRatePerSecond'),
+  joinBurst: readSetting('joinBurst'),
+  leaveRatePerSecond: readSetting('leaveRatePerSecond'),
+  leaveBurst: readSetting('leaveBurst'),
+  historyRatePerSecond: readSetting('historyRatePerSecond'),
+  historyBurst: readSetting('historyBurst'),
+  presenceRatePerSecond: readSetting('presenceRatePerSecond'),
+  presenceBurst: readSetting('presenceBurst'),
+  pingRatePerSecond: readSetting('pingRatePerSecond'),
+  pingBurst: readSetting('pingBurst'),
   maxRoomsPerConnection: readSetting('maxRoomsPerConnection'),
   maxConnectionsPerUser: readSetting('maxConnectionsPerUser'),
   maxReplay: readSetting('maxReplay'),

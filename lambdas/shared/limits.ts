@@ -1,8 +1,8 @@
 /**
  * Room access rules from the token's `rooms` claim (patterns with `*`): read once by the
  * authorizer, applied by every route that names a room. They need no table; Parley's limits that
- * are kept in the table (the send rate, rooms per connection, connections per user) are in the
- * store (`lambdas/shared/store/`).
+ * are kept in the table (each action's rate, rooms per connection, connections per user) are in the
+ * store (`lambdas/shared/store/`), the rates applied by `lambdas/shared/rates.ts`.
  *
  * @example
  * ```ts

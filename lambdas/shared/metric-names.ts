@@ -34,6 +34,8 @@ export const MetricName = {
   ConnectionsRefused: 'ConnectionsRefused',
   /** Sends refused by the per-connection rate limit. */
   SendsRateLimited: 'SendsRateLimited',
+  /** Requests of the other actions (join, leave, history, presence, ping) refused by their per-connection rate limit. */
+  RequestsRateLimited: 'RequestsRateLimited',
 } as const;
 
 /** Timing metrics (milliseconds). */

@@ -263,6 +263,7 @@ export class Monitoring extends Construct {
           parley(MetricName.DeliveryFailures, 'delivery failures'),
           parley(MetricName.DeliveryThrottles, 'delivery throttles'),
           parley(MetricName.SendsRateLimited, 'sends rate-limited'),
+          parley(MetricName.RequestsRateLimited, 'other requests rate-limited'),
           parley(MetricName.FramesRejected, 'frames rejected'),
         ],
         width: 8,

@@ -3,7 +3,8 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send } from '../../lambdas/handlers/send.js';
 import { RateLimitedError } from '../../lambdas/shared/errors.js';
-import { addMembership, keys, putConnection, takeSendToken } from '../../lambdas/shared/store/index.js';
+import { limited } from '../../lambdas/shared/route.js';
+import { addMembership, keys, putConnection, takeToken } from '../../lambdas/shared/store/index.js';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket.js';
 import { type ConnectionsServer, startConnectionsServer } from '../helpers/connections-server.js';
 import { type LocalDeps, localDeps, useHandlerEnvironment } from '../helpers/deps.js';
@@ -12,7 +13,8 @@ import { connectEvent, disconnectEvent, lambdaContext, routeEvent } from '../hel
 import { createTable } from '../helpers/table.js';
 
 // Limits through the real entry points (environment as in Lambda) against DynamoDB Local; the
-// rate limit also through the send logic with a controlled clock, so refills are exact.
+// rate limit also through the send logic behind its limit with a controlled clock, so refills are
+// exact (the other actions' limits: rate-limits.test.ts).
 let ddb: DynamoDbLocal | undefined;
 let server: ConnectionsServer;
 let deps: LocalDeps;
@@ -91,7 +93,8 @@ describe('Integration: send rate limit (token bucket on the connection item)', (
     const caller = { connectionId: 'rl-1', user: 'rita' };
     await putConnection(deps.db, { ...caller, region: 'us-east-1', now: clock });
     await addMembership(deps.db, { room: 'rl', ...caller, region: 'us-east-1', now: clock });
-    const sendOne = (id: string) => send(deps, caller, { action: 'send', room: 'rl', id, body: id });
+    const sendOne = (id: string) =>
+      limited('send', send)(deps, caller, { action: 'send', room: 'rl', id, body: id });
 
     // Act
     for (const id of ['a', 'b', 'c']) await sendOne(id);
@@ -118,9 +121,9 @@ describe('Integration: send rate limit (token bucket on the connection item)', (
   it('gives concurrent senders (other containers) exactly the burst, then one send per interval', async () => {
     // Prepare
     await putConnection(deps.db, { connectionId: 'rl-race', user: 'rita', region: 'us-east-1', now: clock });
-    const limits = { sendRatePerSecond: 1, sendBurst: 20 };
+    const rate = { perSecond: 1, burst: 20 };
     const takeMany = (count: number, at: number) =>
-      Promise.all(Array.from({ length: count }, () => takeSendToken(deps.db, 'rl-race', limits, at)));
+      Promise.all(Array.from({ length: count }, () => takeToken(deps.db, 'rl-race', 'send', rate, at)));
 
     // Act
     const burst = await takeMany(40, clock);

@@ -12,7 +12,7 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fullJitter, isRetryLater, RetryLater, retry, type Sleep } from '../retry.js';
 import { admitUserConnection, type OpenEntry } from './admission.js';
-import { collect, type Db, isConditionFailure, queryAll, removeFromSet, updateIf } from './db.js';
+import { collect, type Db, isConditionFailure, queryAll, removeFromSet } from './db.js';
 import {
   CONNECTION_TTL_SECONDS,
   type ConnectionItem,
@@ -57,19 +57,6 @@ export const getConnection = async (db: Db, connectionId: string): Promise<Conne
   );
   return result.Item as ConnectionItem | undefined;
 };
-
-/**
- * Records a sign of life of a connection (`lastSeen`), for presence. A connection item that is
- * gone (disconnected, expired) is not recreated.
- *
- * @returns whether the connection item exists
- */
-export const touchConnection = (db: Db, connectionId: string, now: number): Promise<boolean> =>
-  updateIf(db, keys.connection(connectionId), {
-    expression: 'SET lastSeen = :now',
-    condition: 'attribute_exists(pk)',
-    values: { ':now': now },
-  });
 
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_MAX = 100;

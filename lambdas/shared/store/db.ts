@@ -6,8 +6,8 @@
  * @example
  * ```ts
  * const db: Db = { client: dynamo(), table: 'parley' };
- * const store = onDb<StoreOf<'touchConnection'>>(db, { touchConnection });
- * await store.touchConnection('c1', Date.now());
+ * const store = onDb<StoreOf<'getConnection'>>(db, { getConnection });
+ * await store.getConnection('c1');
  * ```
  */
 import {

@@ -15,11 +15,10 @@ import {
   putConnection,
   registerUserConnection,
   removeConnection,
-  touchConnection,
 } from './connections.js';
 import { type Db, onDb } from './db.js';
 import { probe } from './health.js';
-import { takeSendToken } from './limits.js';
+import { takeToken } from './limits.js';
 import {
   addMembership,
   countPresent,
@@ -38,7 +37,6 @@ export const dynamoStore = (db: Db): Store =>
   onDb<Store>(db, {
     putConnection,
     getConnection,
-    touchConnection,
     lastSeenOf,
     removeConnection,
     registerUserConnection,
@@ -53,6 +51,6 @@ export const dynamoStore = (db: Db): Store =>
     roomCursor,
     messagesAfter,
     historyPage,
-    takeSendToken,
+    takeToken,
     probe,
   });

@@ -2,7 +2,7 @@
  * The store in memory: the same {@link Store} as the DynamoDB one, kept in `Map`s, for tests of
  * the route logic that should not know how the table is laid out. It models what the handlers
  * rely on: both sides of a membership, conditional writes (a connection that is gone is not
- * recreated by a heartbeat or a send token), idempotency claims (a repeated id gets its first ack),
+ * recreated by a heartbeat or a rate-limit token), idempotency claims (a repeated id gets its first ack),
  * gap-free sequences per origin, strong mode's one global sequence, and results in the order
  * DynamoDB returns them. It is one replica with nothing to replicate, and nothing expires (TTL-free).
  * Every method completes its changes before it yields, so concurrent calls never interleave.
@@ -26,14 +26,12 @@ import {
   presentSuffix,
   TS_WIDTH,
 } from './keys.js';
-import { sendSchedule } from './limits.js';
+import { rateSchedule, type TatAttribute, tatAttribute } from './limits.js';
 import { pageBoundary, storedMessage } from './messages.js';
 import type { Ack, Connection, Store } from './types.js';
 
-/** A connection, and the send token bucket kept on it. */
-interface StoredConnection extends Connection {
-  sendTat?: number;
-}
+/** A connection, and the rate-limit buckets kept on it: each action's TAT (see `rateSchedule`). */
+type StoredConnection = Connection & Partial<Record<TatAttribute, number>>;
 
 /** A claim of `(room, id)`: the ack of the message stored under it. */
 /** A claim of `(room, id)`: the ack of its send and who sent it. */
@@ -109,13 +107,6 @@ export const createMemoryStore = (): Store => {
     getConnection: async (connectionId) => {
       const connection = connections.get(connectionId);
       return connection === undefined ? undefined : { ...connection };
-    },
-
-    touchConnection: async (connectionId, now) => {
-      const connection = connections.get(connectionId);
-      if (connection === undefined) return false;
-      connection.lastSeen = now;
-      return true;
     },
 
     lastSeenOf: async (connectionIds) => {
@@ -257,20 +248,17 @@ export const createMemoryStore = (): Store => {
       return pageBoundary(newestFirst, limit).reverse();
     },
 
-    takeSendToken: async (connectionId, limits, now) => {
+    takeToken: async (connectionId, action, rate, now, options = {}) => {
       const connection = connections.get(connectionId);
       // As in DynamoDB: a connection without an item is not limited here.
       if (connection === undefined) return true;
-      const { intervalMs, toleranceMs } = sendSchedule(limits);
-      if (connection.sendTat === undefined || connection.sendTat <= now) {
-        connection.sendTat = now + intervalMs;
-        return true;
-      }
-      if (connection.sendTat <= now + toleranceMs) {
-        connection.sendTat += intervalMs;
-        return true;
-      }
-      return false;
+      const { intervalMs, toleranceMs } = rateSchedule(rate);
+      const attribute = tatAttribute(action);
+      const tat = connection[attribute] ?? now;
+      if (tat > now + toleranceMs) return false;
+      connection[attribute] = Math.max(tat, now) + intervalMs;
+      if (options.seen === true) connection.lastSeen = now;
+      return true;
     },
 
     probe: async () => {},

@@ -8,13 +8,14 @@
  *
  * @example
  * ```ts
- * const ping = async (deps: { store: Pick<Store, 'touchConnection'> }, connectionId: string) =>
- *   deps.store.touchConnection(connectionId, Date.now());
+ * const whoIs = async (deps: { store: Pick<Store, 'getConnection'> }, connectionId: string) =>
+ *   (await deps.store.getConnection(connectionId))?.user;
  * ```
  */
-import type { Cursor, JsonValue } from '../../../protocol/index.js';
-import type { Consistency, Limits } from '../env.js';
+import type { ClientAction, Cursor, JsonValue } from '../../../protocol/index.js';
+import type { Consistency } from '../env.js';
 import type { MemberItem, MessageItem } from './keys.js';
+import type { Rate, TakeOptions } from './limits.js';
 
 /** A connection as `$connect` stored it. */
 export interface Connection {
@@ -90,13 +91,6 @@ export interface Store {
   putConnection(input: { connectionId: string; user: string; region: string; now: number }): Promise<void>;
   /** A connection, `undefined` when it does not exist (strongly consistent). */
   getConnection(connectionId: string): Promise<Connection | undefined>;
-  /**
-   * Records a sign of life of a connection (`lastSeen`), for presence. A connection that is gone
-   * (disconnected, expired) is not recreated.
-   *
-   * @returns whether the connection exists
-   */
-  touchConnection(connectionId: string, now: number): Promise<boolean>;
   /**
    * The `lastSeen` of each connection (eventually consistent). A connection this replica does not
    * have is absent from the map; one whose read kept being throttled is `undefined`: unknown, not gone.
@@ -184,11 +178,17 @@ export interface Store {
 
   // Limits
 
-  /** Takes one send from the connection's rate limit; `false` when its burst is spent. */
-  takeSendToken(
+  /**
+   * Takes one token from the connection's rate limit of `action`; `false` when its burst is spent,
+   * and then nothing is written. A connection without an item is not limited (nor recreated).
+   * With `seen`, the same write records the connection's `lastSeen` (`ping`'s heartbeat).
+   */
+  takeToken(
     connectionId: string,
-    limits: Pick<Limits, 'sendRatePerSecond' | 'sendBurst'>,
+    action: ClientAction,
+    rate: Rate,
     now: number,
+    options?: TakeOptions,
   ): Promise<boolean>;
 
   // Health

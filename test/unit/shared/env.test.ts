@@ -79,6 +79,10 @@ describe('Shared: env', () => {
       'DELIVERY_QUEUE_URL',
       'SEND_RATE_PER_SECOND',
       'SEND_BURST',
+      ...['JOIN', 'LEAVE', 'HISTORY', 'PRESENCE', 'PING'].flatMap((action) => [
+        `${action}_RATE_PER_SECOND`,
+        `${action}_BURST`,
+      ]),
       'MAX_ROOMS_PER_CONNECTION',
       'MAX_CONNECTIONS_PER_USER',
       'MAX_REPLAY',
@@ -103,6 +107,16 @@ describe('Shared: env', () => {
       limits: {
         sendRatePerSecond: 10,
         sendBurst: 20,
+        joinRatePerSecond: 10,
+        joinBurst: 100,
+        leaveRatePerSecond: 10,
+        leaveBurst: 100,
+        historyRatePerSecond: 5,
+        historyBurst: 20,
+        presenceRatePerSecond: 5,
+        presenceBurst: 20,
+        pingRatePerSecond: 1,
+        pingBurst: 5,
         maxRoomsPerConnection: 50,
         maxConnectionsPerUser: 10,
         maxReplay: 500,
@@ -117,6 +131,10 @@ describe('Shared: env', () => {
     Object.assign(process.env, {
       SEND_RATE_PER_SECOND: '2',
       SEND_BURST: '5',
+      JOIN_RATE_PER_SECOND: '6',
+      JOIN_BURST: '7',
+      PING_RATE_PER_SECOND: '8',
+      PING_BURST: '9',
       MAX_ROOMS_PER_CONNECTION: '3',
       MAX_CONNECTIONS_PER_USER: '4',
       MAX_REPLAY: '7',
@@ -127,8 +145,13 @@ describe('Shared: env', () => {
 
     // Assess
     expect(config.limits).toEqual({
+      ...DEFAULT_LIMITS,
       sendRatePerSecond: 2,
       sendBurst: 5,
+      joinRatePerSecond: 6,
+      joinBurst: 7,
+      pingRatePerSecond: 8,
+      pingBurst: 9,
       maxRoomsPerConnection: 3,
       maxConnectionsPerUser: 4,
       maxReplay: 7,
@@ -139,6 +162,9 @@ describe('Shared: env', () => {
     process.env.MAX_ROOMS_PER_CONNECTION = '3';
     process.env.SEND_RATE_PER_SECOND = 'fast';
     expect(() => loadRuntimeConfig()).toThrow(/SEND_RATE_PER_SECOND must be a positive integer/);
+    process.env.SEND_RATE_PER_SECOND = '2';
+    process.env.HISTORY_BURST = '0';
+    expect(() => loadRuntimeConfig()).toThrow(/HISTORY_BURST must be a positive integer/);
   });
 
   it('loadRuntimeConfig refuses an unknown consistency and a missing table', () => {

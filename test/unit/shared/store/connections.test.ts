@@ -17,7 +17,6 @@ import {
   putConnection,
   registerUserConnection,
   removeConnection,
-  touchConnection,
 } from '../../../../lambdas/shared/store/index.js';
 import { NOW, unitDb } from '../../../helpers/unit-deps.js';
 
@@ -48,25 +47,6 @@ describe('Store (DynamoDB): connections', () => {
         lastSeen: NOW,
         ttl: NOW / 1000 + CONNECTION_TTL_SECONDS,
       },
-    });
-  });
-
-  it('records a heartbeat with a conditional update that never recreates a gone connection', async () => {
-    // Prepare
-    ddbMock.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed);
-
-    // Act
-    const touched = await touchConnection(unitDb(), 'c1', NOW);
-    const gone = await touchConnection(unitDb(), 'c1', NOW);
-
-    // Assess
-    expect([touched, gone]).toEqual([true, false]);
-    expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
-      TableName: 'parley',
-      Key: keys.connection('c1'),
-      UpdateExpression: 'SET lastSeen = :now',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':now': NOW },
     });
   });
 
