@@ -2,9 +2,11 @@
  * The `@connections` management API of the local gateway, what the handlers' real
  * `ApiGatewayManagementApiClient` calls: `POST` (send), `GET` (connection info) and `DELETE`
  * (close) on `/[<stage>/]@connections/{id}`, with API Gateway's 410 `GoneException` for a
- * connection that is gone, its payload limit, and the injected 429 and 410 faults.
+ * connection that is gone, its payload limit, and the injected 429 and 410 faults. Every call is
+ * counted by the stack's meter (`connections-meter.ts`) when one is given.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ConnectionsMeter, connectionsOperation } from './connections-meter.js';
 import type { FaultController } from './fault-controller.js';
 import { json } from './gateway-http.js';
 import { POST_TO_CONNECTION_MAX_BYTES } from './gateway-quotas.js';
@@ -30,6 +32,8 @@ export interface ManagementGateway {
   connections: ConnectionTable;
   /** Injected `@connections` faults (429 throttling, 410 after a drop). */
   faults?: Pick<FaultController, 'connections'> | undefined;
+  /** Counts every call, by region and operation. */
+  meter?: Pick<ConnectionsMeter, 'record'> | undefined;
 }
 
 /** Answers one `@connections/{connectionId}` request. */
@@ -40,6 +44,8 @@ export const handleConnections = async (
   connectionId: string,
 ): Promise<void> => {
   const { connections } = gateway;
+  const operation = connectionsOperation(req.method);
+  if (operation !== undefined) gateway.meter?.record(gateway.region, operation);
   const gone = (): void =>
     json(
       res,

@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { handleConnections, type ManagementGateway } from './connections-api.js';
+import type { ConnectionsMeter } from './connections-meter.js';
 import type { FaultController } from './fault-controller.js';
 import { json, refuseUpgrade } from './gateway-http.js';
 import { Integrations } from './gateway-integration.js';
@@ -66,6 +67,8 @@ export interface RegionGatewayOptions {
   allowedOrigins?: readonly string[];
   /** Injected `@connections` faults (429 throttling, 410 after a drop). */
   faults?: Pick<FaultController, 'connections'>;
+  /** Counts the `@connections` calls made of this gateway. @default not counted */
+  connectionsMeter?: Pick<ConnectionsMeter, 'record'>;
   log: (line: string) => void;
 }
 
@@ -144,6 +147,7 @@ export class RegionGateway {
       lambda: options.lambda,
       connections: this.connections,
       faults: options.faults,
+      meter: options.connectionsMeter,
     };
     this.server.on('upgrade', (req, socket, head) => {
       // Node's HTTP server stops watching an upgraded socket's errors: a client that resets the

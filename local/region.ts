@@ -6,6 +6,7 @@
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { HandlerBundles } from './app-build.js';
+import type { ConnectionsMeter } from './connections-meter.js';
 import { type RunningMapping, startSqsMapping, startStreamMapping } from './event-sources.js';
 import type { FaultController } from './fault-controller.js';
 import { RegionGateway } from './gateway.js';
@@ -67,6 +68,8 @@ export interface RegionInput {
   endpoints: HandlerEndpoints;
   settings: RegionSettings;
   faults: FaultController;
+  /** Counts the `@connections` calls made of the region's gateway. */
+  connectionsMeter: ConnectionsMeter;
   sqs: SQSClient;
   streams: DynamoDBStreamsClient;
   /** Whether the region is in a simulated outage (its mappings wait). */
@@ -131,6 +134,7 @@ export const assembleRegion = (input: RegionInput): RegionAssembly => {
           : {}),
         allowedOrigins: settings.allowedOrigins,
         faults: input.faults,
+        connectionsMeter: input.connectionsMeter,
         log,
       })
     : undefined;

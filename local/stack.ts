@@ -5,11 +5,11 @@
  * mappings and environment; a replicator plays global-table replication and a global endpoint
  * plays the Route 53 record. Used by `npm start` (`local/cli.ts`) and the end-to-end tests.
  *
- * This file is the stack's API and its start order; the parts are built by `app-build.ts` (the
- * synthesis and the bundles), `provision.ts` (tables, queues, secrets), `resolver.ts` (the
- * template's intrinsics and the handlers' environment), `region.ts` (one region's Lambda service,
- * gateway and mappings), `stack-controls.ts` (outages, faults, tokens) and `lifecycle.ts` (the
- * stops, in reverse order).
+ * This file is the stack's API and its start order (its options are in `stack-options.ts`); the
+ * parts are built by `app-build.ts` (the synthesis and the bundles), `provision.ts` (tables,
+ * queues, secrets), `resolver.ts` (the template's intrinsics and the handlers' environment),
+ * `region.ts` (one region's Lambda service, gateway and mappings), `stack-controls.ts` (outages,
+ * faults, tokens) and `lifecycle.ts` (the stops, in reverse order).
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { bundleHandlers, startSpeculativeBundling, synthesizeModels } from './app-build.js';
 import { type CapacityCounts, CapacityMeter } from './capacity-meter.js';
+import { type ConnectionsCounts, ConnectionsMeter } from './connections-meter.js';
 import { DynamoDbProxy } from './dynamodb-proxy.js';
 import { startDynamoDbLocal, startElasticMq } from './engines.js';
 import type { RunningMapping } from './event-sources.js';
@@ -44,6 +45,7 @@ import { Replicator } from './replicator.js';
 import { normalizeOrigin, pageOrigins } from './request-guards.js';
 import { LocalSecretsManager } from './secrets-manager.js';
 import { stackControls } from './stack-controls.js';
+import type { LocalStackOptions } from './stack-options.js';
 import { StreamReader } from './stream-reader.js';
 import type { RegionModel } from './template.js';
 import { localJwtSecret } from './token.js';
@@ -51,73 +53,10 @@ import { localJwtSecret } from './token.js';
 export { freePort } from './free-port.js';
 export { LOCAL_ACCOUNT_ID } from './provision.js';
 export type { LocalRegion } from './region.js';
+export type { LocalStackOptions } from './stack-options.js';
 
 /** The default global endpoint port; regions follow it (4511, 4512, ...). */
 export const DEFAULT_GLOBAL_PORT = 4510;
-
-/** Options of {@link startLocalStack}; every one has a default. */
-export interface LocalStackOptions {
-  /** Repository root. @default the directory above `local/` */
-  root?: string;
-  /** CDK context overrides (e.g. `{ regions: 'us-east-1,eu-west-1' }`), on top of `cdk.json`. */
-  context?: Record<string, unknown>;
-  /** Global endpoint port. @default 4510 */
-  globalPort?: number;
-  /** Region ports, in the order of the regions. @default globalPort + 1, + 2, ... */
-  regionPorts?: number[];
-  /** DynamoDB Local port. @default a free port */
-  dynamoDbPort?: number;
-  /** ElasticMQ port. @default a free port */
-  sqsPort?: number;
-  /**
-   * The value of the template's HS256 signing secret in the local Secrets Manager, which the
-   * authorizer fetches, and the key of the local tokens. @default PARLEY_JWT_SECRET or
-   * `parley-local-secret`
-   */
-  jwtSecret?: string;
-  /**
-   * Browser origins, besides the stack's own page, whose pages may open a WebSocket to the global
-   * endpoint and the regions (a front end of your own, e.g. `http://localhost:3000`); a handshake
-   * with no `Origin` (not a browser) always may. @default none (`npm start`: `--allow-origin`)
-   */
-  allowOrigins?: readonly string[];
-  /** Health check interval of the global endpoint. @default 1000 */
-  healthIntervalMs?: number;
-  /** Consecutive health check failures that mark a region unhealthy. @default 2 */
-  failureThreshold?: number;
-  /** WebSocket idle timeout. @default 10 minutes (API Gateway's) */
-  idleTimeoutMs?: number;
-  /** WebSocket maximum connection duration. @default 2 hours (API Gateway's) */
-  maxDurationMs?: number;
-  /** How long the gateway waits for an integration (authorizer, `$connect`, a route). @default 29 s (API Gateway's) */
-  integrationTimeoutMs?: number;
-  /**
-   * Each region's Lambda concurrency limit (invocations in flight at once; over it they are
-   * throttled). @default 1000 (Lambda's default quota per Region)
-   */
-  lambdaConcurrency?: number;
-  /** Delay before retry n of a failed stream batch. @default min(1000, 100 * 2^(n-1)) ms */
-  retryDelayMs?: (attempt: number) => number;
-  /** Poll interval of idle event source mappings. @default 200 */
-  pollIntervalMs?: number;
-  /** Poll interval of the replicator. @default 100 */
-  replicationPollIntervalMs?: number;
-  /** Variables set on every handler on top of the template's environment (e.g. a limit). */
-  handlerEnvironment?: Record<string, string>;
-  /** `POWERTOOLS_LOG_LEVEL` of the handlers. @default the template's, else INFO */
-  handlerLogLevel?: string;
-  /** Reuse the synthesis while the app's code and config are unchanged. @default true */
-  synthCache?: boolean;
-  /**
-   * Ask DynamoDB for the consumed capacity of every handler call and count it
-   * ({@link LocalStack.consumedCapacity}); for the benchmarks' cost model. @default false
-   */
-  meterCapacity?: boolean;
-  /** Where log lines go. @default `.local/logs/local-stack-<globalPort>.log` */
-  log?: (line: string) => void;
-  /** Progress messages while starting (the CLI prints them). */
-  progress?: (message: string) => void;
-}
 
 /** A running local stack. */
 export interface LocalStack {
@@ -166,6 +105,10 @@ export interface LocalStack {
   consumedCapacity(): Record<string, CapacityCounts>;
   /** Starts the capacity counts again from zero. */
   resetConsumedCapacity(): void;
+  /** The `@connections` calls the handlers made (PostToConnection, GetConnection, DeleteConnection), by region. */
+  connectionsCalls(): Record<string, ConnectionsCounts>;
+  /** Starts the `@connections` call counts again from zero. */
+  resetConnectionsCalls(): void;
   /** `eventual`, or `strong` (every region's handlers read and write the primary region's table). */
   consistency: 'eventual' | 'strong';
   /** Stops everything the stack started; idempotent. */
@@ -223,6 +166,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // every other region's writes at once (what multi-Region strong consistency guarantees).
     const faults = new FaultController();
     const meter = new CapacityMeter();
+    const connectionsMeter = new ConnectionsMeter();
     const dynamoDbProxy = new DynamoDbProxy({
       target: dynamoDb.endpoint,
       faults,
@@ -273,6 +217,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           pollIntervalMs: options.pollIntervalMs ?? 200,
         },
         faults,
+        connectionsMeter,
         sqs: clients.sqs,
         streams: clients.streams[region] as DynamoDBStreamsClient,
         inOutage: () => outages.has(region),
@@ -389,6 +334,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       faultCounts: () => ({ ...faults.counts }),
       consumedCapacity: () => meter.snapshot(),
       resetConsumedCapacity: () => meter.reset(),
+      connectionsCalls: () => connectionsMeter.snapshot(),
+      resetConnectionsCalls: () => connectionsMeter.reset(),
       consistency,
       stop: lifecycle.stop,
     };

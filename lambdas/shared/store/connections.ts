@@ -27,20 +27,27 @@ import {
 import { connectionRooms, removeMembership } from './memberships.js';
 import type { UserConnection } from './types.js';
 
+/** A new connection, as `$connect` stores it. */
+export interface NewConnection {
+  connectionId: string;
+  user: string;
+  region: string;
+  now: number;
+}
+
+/** The connection item of a new connection: heard from at `now`, kept as long as API Gateway keeps it. */
+export const connectionItem = (input: NewConnection): ConnectionItem => ({
+  ...keys.connection(input.connectionId),
+  user: input.user,
+  region: input.region,
+  connectedAt: input.now,
+  lastSeen: input.now,
+  ttl: epochSeconds(input.now) + CONNECTION_TTL_SECONDS,
+});
+
 /** Stores a new connection (on `$connect`). */
-export const putConnection = async (
-  db: Db,
-  input: { connectionId: string; user: string; region: string; now: number },
-): Promise<void> => {
-  const item: ConnectionItem = {
-    ...keys.connection(input.connectionId),
-    user: input.user,
-    region: input.region,
-    connectedAt: input.now,
-    lastSeen: input.now,
-    ttl: epochSeconds(input.now) + CONNECTION_TTL_SECONDS,
-  };
-  await db.client.send(new PutCommand({ TableName: db.table, Item: item }));
+export const putConnection = async (db: Db, input: NewConnection): Promise<void> => {
+  await db.client.send(new PutCommand({ TableName: db.table, Item: connectionItem(input) }));
 };
 
 /** Reads a connection item, `undefined` when it does not exist. */

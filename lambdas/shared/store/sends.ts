@@ -60,11 +60,21 @@ const readCounter = async (db: Db, room: string, origin: string): Promise<number
 };
 
 /** The message item of a new message: the message as stored, its keys, the `byTime` keys, its TTL. */
-const messageItem = (message: MessageItem, ttl: number) => ({
+export const messageItem = (message: MessageItem, ttl: number) => ({
   ...keys.message(message.room, message.origin, message.seq),
   ...message,
   gpk: partitions.room(message.room),
   gsk: keys.timeSortKey(message.ts, message.origin, message.seq),
+  ttl,
+});
+
+/** The idempotency claim of an eventual-mode send: who stored `(room, id)`, under which ack. */
+export const claimItem = (message: MessageItem, ttl: number) => ({
+  ...keys.claim(message.room, message.id),
+  origin: message.origin,
+  seq: message.seq,
+  ts: message.ts,
+  from: message.from,
   ttl,
 });
 
@@ -124,7 +134,7 @@ export const storeMessageEventual: SendAlgorithm = async (db, message, options) 
             {
               Put: {
                 TableName: db.table,
-                Item: { ...keys.claim(message.room, message.id), origin, seq, ts, from: message.from, ttl },
+                Item: claimItem(stored, ttl),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
